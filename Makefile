@@ -1,0 +1,32 @@
+# Two commands from a fresh clone: `make demo` (the main job on built-in defaults) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# torch is pinned in the same pip command so transformers/trl never pull a multi-GB CUDA build.
+TORCH  := torch==2.13.0
+
+VLLM_VENV := .venv-vllm
+VLLM_PY   := $(VLLM_VENV)/bin/python
+
+.PHONY: install demo test test-vllm lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "$(TORCH)" -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) -m train.demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) $(VLLM_VENV) out .pytest_cache .hypothesis

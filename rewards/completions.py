@@ -1,0 +1,131 @@
+"""Turns what trainers pass to a reward into plain data: completion text, lengths, gold columns, groups.
+It must never raise on malformed input: anything unreadable becomes an empty string or ``None``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+
+def completion_text(completion: Any) -> str:
+    """The text a reward scores.
+
+    A string is scored as is; a conversation (list of ``{"role", "content"}`` dicts) is scored by its
+    last assistant message (the last message when none says ``assistant``); content given as a list of
+    parts keeps the ``text`` parts. Anything else becomes ``""``.
+
+    >>> completion_text([{"role": "assistant", "content": "<answer>4</answer>"}])
+    '<answer>4</answer>'
+    """
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        return _content_text(completion.get("content"))
+    if isinstance(completion, Sequence) and not isinstance(completion, (bytes, bytearray)):
+        messages = [m for m in completion if isinstance(m, dict)]
+        if not messages:
+            return ""
+        assistant = [m for m in messages if m.get("role") == "assistant"]
+        return _content_text((assistant or messages)[-1].get("content"))
+    return ""
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence) and not isinstance(content, (bytes, bytearray)):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "".join(parts)
+    return ""
+
+
+def completion_texts(completions: Any) -> list[str]:
+    """``completion_text`` for each completion of a batch (a non-list batch counts as empty)."""
+    if isinstance(completions, (str, bytes)) or not isinstance(completions, Sequence):
+        return []
+    return [completion_text(c) for c in completions]
+
+
+def completion_lengths(texts: Sequence[str], completion_ids: Any = None) -> list[int]:
+    """Length L per completion: token count from ``completion_ids`` when given for every completion,
+    else characters.
+
+    >>> completion_lengths(["abc", "de"], completion_ids=[[1, 2], [3]])
+    [2, 1]
+    """
+    if isinstance(completion_ids, Sequence) and len(completion_ids) == len(texts):
+        lengths = []
+        for ids in completion_ids:
+            try:
+                lengths.append(len(ids))
+            except TypeError:
+                break
+        else:
+            return lengths
+    return [len(t) for t in texts]
+
+
+def column(kwargs: dict[str, Any], key: str, n: int) -> list[Any]:
+    """The per-sample values of dataset column ``key`` (``None`` where missing).
+
+    A scalar (one gold for the whole call) is broadcast; a short list is padded with ``None``.
+    """
+    values = kwargs.get(key)
+    if values is None:
+        return [None] * n
+    if isinstance(values, (str, bytes, int, float)) or not isinstance(values, Sequence):
+        return [values] * n
+    values = list(values)[:n]
+    return values + [None] * (n - len(values))
+
+
+def gold_text(value: Any) -> str:
+    """A gold answer as text: strings as is, numbers formatted, lists of answers joined by ", "."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(gold_text(v) for v in value)
+    if isinstance(value, dict):
+        for key in ("solution", "answer", "ground_truth"):
+            if key in value:
+                return gold_text(value[key])
+    return str(value)
+
+
+def group_ids(prompts: Any, n: int) -> list[int]:
+    """Group index per completion: completions with the same prompt share a group.
+
+    With no usable ``prompts`` the whole call is one group.
+
+    >>> group_ids(["a", "a", "b", "b"], 4)
+    [0, 0, 1, 1]
+    """
+    if not isinstance(prompts, Sequence) or isinstance(prompts, (str, bytes)) or len(prompts) != n:
+        return [0] * n
+    seen: dict[str, int] = {}
+    groups = []
+    for prompt in prompts:
+        key = _prompt_key(prompt)
+        groups.append(seen.setdefault(key, len(seen)))
+    return groups
+
+
+def _prompt_key(prompt: Any) -> str:
+    if isinstance(prompt, str):
+        return prompt
+    try:
+        return json.dumps(prompt, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return repr(prompt)
