@@ -46,10 +46,22 @@ def _content_text(content: Any) -> str:
 
 
 def completion_texts(completions: Any) -> list[str]:
-    """``completion_text`` for each completion of a batch (a non-list batch counts as empty)."""
-    if isinstance(completions, (str, bytes)) or not isinstance(completions, Sequence):
+    """``completion_text`` for each completion of a batch (a list, tuple or array; anything else counts as empty).
+
+    >>> completion_texts(["a", [{"role": "assistant", "content": "b"}]])
+    ['a', 'b']
+    """
+    return [completion_text(c) for c in _as_list(completions)]
+
+
+def _as_list(values: Any) -> list[Any]:
+    """A per-sample batch as a list; a string, mapping or non-iterable is not a batch."""
+    if isinstance(values, (str, bytes, bytearray, dict)) or not hasattr(values, "__iter__"):
         return []
-    return [completion_text(c) for c in completions]
+    try:
+        return list(values)
+    except TypeError:
+        return []
 
 
 def completion_lengths(texts: Sequence[str], completion_ids: Any = None) -> list[int]:
@@ -58,31 +70,51 @@ def completion_lengths(texts: Sequence[str], completion_ids: Any = None) -> list
 
     >>> completion_lengths(["abc", "de"], completion_ids=[[1, 2], [3]])
     [2, 1]
+    >>> completion_lengths(["abc", "de"])
+    [3, 2]
     """
-    if isinstance(completion_ids, Sequence) and len(completion_ids) == len(texts):
-        lengths = []
-        for ids in completion_ids:
-            try:
-                lengths.append(len(ids))
-            except TypeError:
-                break
-        else:
-            return lengths
-    return [len(t) for t in texts]
+    ids = token_ids(completion_ids, len(texts))
+    return [len(t) for t in (ids if ids is not None else texts)]
+
+
+def token_ids(completion_ids: Any, n: int) -> list[list[Any]] | None:
+    """The token ids of each of ``n`` completions, or ``None`` unless usable ids are given for every one.
+
+    >>> token_ids([[1, 2], [3]], 2)
+    [[1, 2], [3]]
+    >>> token_ids([[1, 2]], 2) is None
+    True
+    """
+    rows = _as_list(completion_ids)
+    if len(rows) != n or not all(hasattr(r, "__len__") and not isinstance(r, (str, bytes)) for r in rows):
+        return None
+    return [list(r.tolist()) if hasattr(r, "tolist") else _as_list(r) for r in rows]
 
 
 def column(kwargs: dict[str, Any], key: str, n: int) -> list[Any]:
     """The per-sample values of dataset column ``key`` (``None`` where missing).
 
-    A scalar (one gold for the whole call) is broadcast; a short list is padded with ``None``.
+    A scalar (one value for the whole call) is broadcast; a short list is padded with ``None``.
+
+    >>> column({"solution": "4"}, "solution", 2)
+    ['4', '4']
     """
     values = kwargs.get(key)
     if values is None:
         return [None] * n
-    if isinstance(values, (str, bytes, int, float)) or not isinstance(values, Sequence):
+    if isinstance(values, (str, bytes, int, float, dict)) or not hasattr(values, "__len__"):
         return [values] * n
-    values = list(values)[:n]
+    values = _as_list(values)[:n]
     return values + [None] * (n - len(values))
+
+
+def gold_texts(kwargs: dict[str, Any], key: str, n: int) -> list[str]:
+    """The gold answers of column ``key`` as stripped text, ``""`` where missing.
+
+    >>> gold_texts({"solution": [4, None]}, "solution", 2)
+    ['4', '']
+    """
+    return [gold_text(value).strip() for value in column(kwargs, key, n)]
 
 
 def gold_text(value: Any) -> str:
@@ -102,6 +134,17 @@ def gold_text(value: Any) -> str:
             if key in value:
                 return gold_text(value[key])
     return str(value)
+
+
+def last_block(text: str, tag: str) -> str | None:
+    """Content of the last closed ``<tag>…</tag>`` block of ``text``, or ``None``.
+
+    >>> last_block("<answer>1</answer><answer> 2 </answer>", "answer")
+    ' 2 '
+    """
+    stop = text.rfind(f"</{tag}>")
+    start = text.rfind(f"<{tag}>", 0, stop) if stop >= 0 else -1
+    return text[start + len(tag) + 2 : stop] if start >= 0 else None
 
 
 def group_ids(prompts: Any, n: int) -> list[int]:

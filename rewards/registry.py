@@ -5,11 +5,80 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
+from rewards.completions import completion_texts
+
 RewardFn = Callable[..., list]
 _FACTORIES: dict[str, Callable[..., RewardFn]] = {}
+
+
+class Reward:
+    """A configured built-in reward: ``reward(completions, **kwargs) -> list[float | None]``.
+
+    It holds a module-level row function and plain parameters, so it pickles; its ``__name__`` is
+    the registry name, so TRL logs ``rewards/<name>/mean``. ``rows`` returns, per completion, a dict
+    of what the reward saw (lengths, answers, parts of the formula) with the score under ``"value"``.
+    """
+
+    def __init__(self, name: str, rows: Callable[..., list[dict]], **params: Any):
+        self.__name__ = name
+        self._rows = rows
+        self.params = params
+
+    def __call__(self, completions, **kwargs) -> list[float | None]:
+        return [row["value"] for row in self.rows(completions, **kwargs)]
+
+    def rows(self, completions, **kwargs) -> list[dict[str, Any]]:
+        """Per completion: what the reward saw, and its ``"value"``."""
+        return self._rows(completion_texts(completions), kwargs, **self.params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.__name__}({args})"
+
+
+def check(reward: str, param: str, value: Any, valid: str, ok: bool) -> None:
+    """Raise ValueError naming the reward, the parameter, its value and what is valid, unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{reward}: invalid {param}={value!r}; valid values: {valid}")
+
+
+def check_number(
+    reward: str, param: str, value: Any, *, low: float | None = None, high: float | None = None,
+    low_open: bool = False, integer: bool = False,
+) -> float:
+    """``value`` as a finite number within ``[low, high]`` (``(low, high]`` when ``low_open``), else ValueError.
+
+    >>> check_number("cosine", "max_len", 0, low=0, low_open=True, integer=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: cosine: invalid max_len=0; valid values: an integer > 0
+    """
+    kind = "an integer" if integer else "a finite number"
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        bounds.append(f"<= {high:g}")
+    valid = " ".join([kind, " and ".join(bounds)]).strip()
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = is_number and math.isfinite(value) and (not integer or float(value).is_integer())
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    check(reward, param, value, valid, ok)
+    return int(value) if integer else float(value)
+
+
+def check_gold_key(reward: str, gold_key: Any) -> str:
+    """The dataset column holding gold answers: a non-empty string, else ValueError."""
+    check(reward, "gold_key", gold_key, "a dataset column name such as 'solution'",
+          isinstance(gold_key, str) and bool(gold_key))
+    return gold_key
 
 
 def register(name: str, factory: Callable[..., RewardFn] | None = None, *, overwrite: bool = False):
@@ -38,7 +107,8 @@ def register(name: str, factory: Callable[..., RewardFn] | None = None, *, overw
 
 
 def names() -> list[str]:
-    """Sorted names of every registered reward."""
+    """Sorted names of every registered reward (the built-in ones and any ``register``-ed since)."""
+    _load_builtins()
     return sorted(_FACTORIES)
 
 
@@ -81,7 +151,13 @@ def get(name: str, **params: Any) -> RewardFn:
     return factory(**params)
 
 
+def _load_builtins() -> None:
+    """Import the reward families, which register themselves (a no-op once ``rewards`` is imported)."""
+    import rewards  # noqa: F401
+
+
 def _lookup(name: str) -> Callable[..., RewardFn]:
+    _load_builtins()
     if name not in _FACTORIES:
         hint = _closest(name, _FACTORIES)
         raise ValueError(f"unknown reward {name!r}{hint}; valid rewards: {', '.join(names())}")

@@ -1,0 +1,73 @@
+"""Accuracy rewards: is the completion's final answer the gold answer?
+They must never score a sample without a gold answer as wrong (that is ``None``), nor raise on any completion."""
+
+from __future__ import annotations
+
+from rewards.completions import gold_texts, last_block
+from rewards.equivalence import verify_batch
+from rewards.extract import extract_answer
+from rewards.registry import Reward, check, check_gold_key, check_number, register
+
+
+def correctness(texts: list[str], golds: list[str], timeout: float) -> list[bool | None]:
+    """``verify(text, gold)`` per completion through the batch path; ``None`` where the gold is empty.
+
+    >>> correctness(["<answer>4</answer>", "5", "4"], ["4", "4", ""], timeout=5.0)
+    [True, False, None]
+    """
+    todo = [i for i, gold in enumerate(golds) if gold]
+    verdicts = verify_batch([(texts[i], golds[i]) for i in todo], timeout=timeout)
+    result: list[bool | None] = [None] * len(texts)
+    for i, verdict in zip(todo, verdicts, strict=True):
+        result[i] = bool(verdict)
+    return result
+
+
+def _accuracy_rows(texts, kwargs, *, gold_key, timeout):
+    golds = gold_texts(kwargs, gold_key, len(texts))
+    return [
+        {"gold": gold, "answer": extract_answer(text), "correct": ok, "value": None if ok is None else float(ok)}
+        for text, gold, ok in zip(texts, golds, correctness(texts, golds, timeout), strict=True)
+    ]
+
+
+@register("accuracy")
+def accuracy(gold_key: str = "solution", timeout: float = 5.0) -> Reward:
+    r"""1.0 if ``verify(completion, gold)`` else 0.0; ``None`` where the gold answer is empty or missing.
+
+    ``timeout`` bounds each check (seconds); a check that times out counts as wrong.
+
+    >>> accuracy()(["<think>2+2</think><answer>4</answer>", "<answer>5</answer>", "4"], solution=["4", "4", ""])
+    [1.0, 0.0, None]
+    """
+    gold_key = check_gold_key("accuracy", gold_key)
+    timeout = check_number("accuracy", "timeout", timeout, low=0, low_open=True)
+    return Reward("accuracy", _accuracy_rows, gold_key=gold_key, timeout=timeout)
+
+
+def _exact_match_rows(texts, kwargs, *, gold_key, tag):
+    rows = []
+    for text, gold in zip(texts, gold_texts(kwargs, gold_key, len(texts)), strict=True):
+        answer = last_block(text, tag) if tag else extract_answer(text)
+        answer = " ".join(answer.split()) if answer is not None else None
+        gold = " ".join(gold.split())
+        value = None if not gold else float(answer == gold)
+        rows.append({"gold": gold, "answer": answer, "value": value})
+    return rows
+
+
+@register("exact_match")
+def exact_match(gold_key: str = "solution", tag: str | None = None) -> Reward:
+    r"""1.0 if the extracted answer equals the gold answer after whitespace normalization (runs of
+    whitespace become one space, ends stripped), else 0.0; ``None`` where the gold is empty.
+
+    The answer is the content of the last ``<tag>…</tag>`` block when ``tag`` is set, else
+    ``extract_answer(completion)``.
+
+    >>> exact_match(tag="latex")(["<latex>x ^ {2}</latex>", "<latex>x^{2}</latex>"], solution="x  ^ {2}")
+    [1.0, 0.0]
+    """
+    gold_key = check_gold_key("exact_match", gold_key)
+    check("exact_match", "tag", tag, "None or a tag name such as 'latex'",
+          tag is None or (isinstance(tag, str) and bool(tag.strip()) and "<" not in tag and ">" not in tag))
+    return Reward("exact_match", _exact_match_rows, gold_key=gold_key, tag=tag)

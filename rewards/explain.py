@@ -1,0 +1,74 @@
+"""Explains one score: what a reward saw for a completion (text, answer, gold, lengths, group, formula parts) and what it returned.
+It must never report anything but what the reward itself computes: values come from calling the reward, not a re-implementation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rewards.combine import Combined
+from rewards.completions import completion_lengths, completion_text, gold_text, token_ids
+from rewards.extract import extract_answer
+from rewards.registry import Reward, get
+
+
+def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **columns: Any) -> dict[str, Any]:
+    """What ``reward`` (a registered name or any reward function) saw when scoring ``completion``.
+
+    ``columns`` are this completion's dataset values (``solution="4"``, ``completion_ids=[...]``,
+    ``prompts=...``). ``group`` lists the other completions of the same prompt, for group-relative
+    rewards such as ``length``; they share the columns, and lengths are then characters unless
+    ``completion_ids`` holds one id list per completion (this one first).
+
+    Returns ``reward``, ``value``, ``text``, ``length`` and ``length_unit``, ``answer`` (what
+    ``extract_answer`` reads), ``gold`` and ``gold_answer`` (when a gold column is given), ``group_lengths``
+    (with ``group``), and ``details``: the parts of the formula a built-in reward computed (for a
+    ``combine``-d reward, each part's weight, value and details).
+
+    >>> info = explain("cosine", "<answer>4</answer>", solution="4")
+    >>> info["value"], info["length"], info["details"]["correct"]
+    (0.9996003875272438, 18, True)
+    """
+    fn = get(reward) if isinstance(reward, str) else reward
+    batch = [completion, *(group or [])]
+    kwargs = {key: _per_sample(key, value, len(batch)) for key, value in columns.items()}
+    text = completion_text(completion)
+    texts = [completion_text(c) for c in batch]
+    lengths = completion_lengths(texts, kwargs.get("completion_ids"))
+    value, details = _score(fn, batch, kwargs)
+    info: dict[str, Any] = {
+        "reward": getattr(fn, "__name__", type(fn).__name__),
+        "value": value,
+        "text": text,
+        "length": lengths[0],
+        "length_unit": "tokens" if token_ids(kwargs.get("completion_ids"), len(batch)) is not None else "chars",
+        "answer": extract_answer(text),
+    }
+    gold_key = getattr(fn, "params", {}).get("gold_key", "solution")
+    if gold_key in columns:
+        gold = gold_text(columns[gold_key]).strip()
+        info.update(gold=gold, gold_answer=extract_answer(gold))
+    if group:
+        info["group_lengths"] = lengths
+    info["details"] = details
+    return info
+
+
+def _per_sample(key: str, value: Any, n: int) -> list[Any]:
+    """One completion's column value as a batch column (``completion_ids`` may already be one per completion)."""
+    if key == "completion_ids" and n > 1 and token_ids(value, n) is not None:
+        return value
+    return [value] + [None if key == "completion_ids" else value] * (n - 1)
+
+
+def _score(fn: Any, batch: list[Any], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The value ``fn`` gives the first completion, and the formula parts behind it."""
+    if isinstance(fn, Reward):
+        row = dict(fn.rows(batch, **kwargs)[0])
+        return row.pop("value"), row
+    if isinstance(fn, Combined):
+        parts = {}
+        for part, weight in fn.parts:
+            value, details = _score(part, batch, kwargs)
+            parts[getattr(part, "__name__", type(part).__name__)] = {"weight": weight, "value": value, **details}
+        return fn(batch, **kwargs)[0], {"parts": parts}
+    return fn(batch, **kwargs)[0], {}

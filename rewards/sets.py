@@ -1,0 +1,87 @@
+"""Set rewards: how much does a completion's list of items overlap the gold list (intersection over union)?
+They must never count an empty answer as a match, nor let item order, case, punctuation or spacing change the score."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz import fuzz
+
+from rewards.completions import gold_texts, last_block
+from rewards.registry import Reward, check, check_gold_key, register
+
+_NUMBERED = re.compile(r"\(\s*\d+\s*\)")
+_SEPARATORS = re.compile(r"[\n;,]")
+_LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+
+
+def items(text: str) -> set[str]:
+    """The normalized items of an answer: the content of its last ``<answer>`` block (else the whole
+    text), split on numbering ``(1) … (2) …`` when present, else on newlines, ``;`` and ``,``; then
+    list markers dropped, lowercased, punctuation stripped, whitespace collapsed; empty items dropped.
+
+    >>> sorted(items("<answer>(1) Pick up the cup. (2) Open  the door!</answer>"))
+    ['open the door', 'pick up the cup']
+    """
+    answer = last_block(text, "answer")
+    answer = text if answer is None else answer
+    parts = _NUMBERED.split(answer) if _NUMBERED.search(answer) else _SEPARATORS.split(answer)
+    result = set()
+    for part in parts:
+        part = _LIST_MARKER.sub("", part).lower()
+        part = "".join(ch for ch in part if not unicodedata.category(ch).startswith("P"))
+        part = " ".join(part.split())
+        if part:
+            result.add(part)
+    return result
+
+
+def _matches(pred: set[str], gold: set[str], fuzzy: float | None) -> int:
+    """|pred ∩ gold|; with ``fuzzy``, a one-to-one matching of items whose rapidfuzz ratio ≥ 100·fuzzy,
+    best-scoring pairs first."""
+    if fuzzy is None:
+        return len(pred & gold)
+    pairs = sorted(
+        ((fuzz.ratio(p, g), p, g) for p in pred for g in gold),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    used_pred, used_gold = set(), set()
+    for score, p, g in pairs:
+        if score < 100 * fuzzy:
+            break
+        if p not in used_pred and g not in used_gold:
+            used_pred.add(p)
+            used_gold.add(g)
+    return len(used_pred)
+
+
+def _iou_rows(texts, kwargs, *, gold_key, fuzzy):
+    rows = []
+    for text, gold in zip(texts, gold_texts(kwargs, gold_key, len(texts)), strict=True):
+        pred_items, gold_items = items(text), items(gold)
+        if not gold_items:
+            value, hits = None, 0
+        else:
+            hits = _matches(pred_items, gold_items, fuzzy)
+            value = hits / (len(pred_items) + len(gold_items) - hits) if pred_items else 0.0
+        rows.append({"items": sorted(pred_items), "gold_items": sorted(gold_items), "matched": hits, "value": value})
+    return rows
+
+
+@register("iou")
+def iou(gold_key: str = "solution", fuzzy: float | None = None) -> Reward:
+    r"""Intersection over union of the answer's and the gold's item sets (see ``items``):
+    :math:`|A \cap B| / |A \cup B|`; 0.0 for an empty answer; ``None`` where the gold has no items.
+    ``fuzzy=0.9`` counts two items as equal when their rapidfuzz ratio is at least 90 (each item
+    matched at most once).
+
+    >>> iou()(["<answer>(1) open door (2) pick cup</answer>", "pick cup; wave", ""], solution="(1) pick cup (2) open door")
+    [1.0, 0.3333333333333333, 0.0]
+    >>> iou(fuzzy=0.9)(["pick up cups, open door"], solution="pick up cup, open door")
+    [1.0]
+    """
+    gold_key = check_gold_key("iou", gold_key)
+    ok = fuzzy is None or (isinstance(fuzzy, (int, float)) and not isinstance(fuzzy, bool) and 0 < fuzzy <= 1)
+    check("iou", "fuzzy", fuzzy, "None (exact items) or a similarity in (0, 1], e.g. 0.9", ok)
+    return Reward("iou", _iou_rows, gold_key=gold_key, fuzzy=None if fuzzy is None else float(fuzzy))
