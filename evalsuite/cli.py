@@ -1,0 +1,113 @@
+"""Command line of evalsuite: `run`, `score` and `compare` parse their flags and call the library.
+It must never hold evaluation logic, and never show a traceback for bad input: one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from evalsuite.errors import EvalError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalsuite", description="Evaluate a model with the same rewards used in training."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    S = argparse.SUPPRESS  # flags not given do not override the YAML config
+
+    run = sub.add_parser("run", help="generate, score and summarize (resumes an interrupted run)")
+    run.add_argument("--config", default=None, help="YAML file of settings; flags given here override it")
+    run.add_argument("--model", default=S, help="local model folder or hub id")
+    run.add_argument("--data", default=S, help="JSON, JSONL, parquet, or a datasets folder (PATH::split)")
+    run.add_argument("--backend", choices=["transformers", "vllm"], default=S)
+    run.add_argument("--n", type=int, default=S, help="samples per prompt (default 1)")
+    run.add_argument("--temperature", type=float, default=S, help="0 = greedy (default)")
+    run.add_argument("--top-p", type=float, default=S)
+    run.add_argument("--top-k", type=int, default=S, help="-1 or 0 = off (default)")
+    run.add_argument("--max-tokens", type=int, default=S, help="completion token budget (default 256)")
+    run.add_argument("--seed", type=int, default=S)
+    run.add_argument("--stop", nargs="+", action="extend", default=S, help="stop strings")
+    run.add_argument("--system-prompt", default=S, help="TEXT, or @FILE to read it from a file")
+    run.add_argument("--rewards", default=S, help="comma-separated reward names (default accuracy,format)")
+    run.add_argument("--reward-params", type=_json_object, default=S, help='JSON, e.g. \'{"cosine": {"max_len": 512}}\'')
+    run.add_argument("--k", default=S, help="comma-separated k for pass@k (default 1)")
+    run.add_argument("--output-dir", default=S, help="default out/eval")
+    run.add_argument("--limit", type=int, default=S, help="evaluate the first N rows only")
+    run.add_argument("--solution-key", default=S, help="gold answer column (default solution)")
+    run.add_argument("--prompt-key", default=S)
+    run.add_argument("--messages-key", default=S)
+    run.add_argument("--batch-size", type=int, default=S, help="prompts per batch (8 transformers, 256 vLLM)")
+    run.add_argument("--overwrite", action="store_true", default=S, help="discard what DIR holds and start over")
+    run.add_argument("--device", default=S, help="transformers device (default cuda if available, else cpu)")
+    run.add_argument("--dtype", default=S, help="model dtype (default auto)")
+    run.add_argument("--tensor-parallel-size", type=int, default=S)
+    run.add_argument("--data-parallel-size", type=int, default=S)
+    run.add_argument("--gpu-memory-utilization", type=float, default=S)
+    run.add_argument("--max-model-len", type=int, default=S)
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    score = sub.add_parser("score", help="rescore a saved samples.jsonl without a model")
+    score.add_argument("file")
+    score.add_argument("--k", default="1", help="comma-separated k for pass@k (default 1)")
+    score.add_argument("--rewards", default="accuracy,format", help="comma-separated reward names")
+    score.add_argument("--reward-params", type=_json_object, default=None)
+    score.add_argument("--output-dir", default=None, help="default: the file's own folder")
+    score.add_argument("--solution-key", default="solution")
+
+    compare = sub.add_parser("compare", help="metric deltas and flipped prompts between two output folders")
+    compare.add_argument("dir_a")
+    compare.add_argument("dir_b")
+    compare.add_argument("--show", type=int, default=20, help="list at most this many flipped ids of each kind")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except EvalError as err:
+        print(f"evalsuite: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evalsuite: interrupted; finished prompts are saved, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from evalsuite import report, runner
+
+    if args.command == "run":
+        overrides = {k: v for k, v in vars(args).items() if k not in ("command", "config", "no_progress")}
+        config = runner.make_config(args.config, overrides)
+        summary = runner.run(config, progress=not args.no_progress)
+        report.print_summary(summary)
+    elif args.command == "score":
+        summary = runner.score(
+            args.file, k=_csv(args.k), rewards=_csv(args.rewards), reward_params=args.reward_params,
+            output_dir=args.output_dir, solution_key=args.solution_key,
+        )
+        report.print_summary(summary)
+    else:
+        report.print_comparison(runner.compare(args.dir_a, args.dir_b), show=args.show)
+    return 0
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err.msg})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

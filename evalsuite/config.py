@@ -1,0 +1,159 @@
+"""The settings of one evaluation run (EvalConfig), read from YAML and command-line overrides.
+It must never accept a setting it does not know: a typo is an error listing the valid names."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalsuite.errors import EvalError
+
+# Changing any of these changes what gets generated, so a folder saved with other values is not resumed.
+GENERATION_KEYS = (
+    "model", "data", "backend", "n", "temperature", "top_p", "top_k", "max_tokens", "seed", "stop",
+    "system_prompt", "prompt_key", "messages_key", "solution_key",
+)
+
+
+@dataclass
+class EvalConfig:
+    """Everything `evalsuite run` accepts; field names equal the CLI flags and YAML keys (dashes or
+    underscores). ``batch_size`` None picks 8 prompts per batch for transformers and 256 for vLLM."""
+
+    model: str = ""
+    data: str = ""
+    backend: str = "transformers"
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int | None = None
+    max_tokens: int = 256
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+    system_prompt: str | None = None
+    rewards: tuple[str, ...] = ("accuracy", "format")
+    reward_params: dict[str, dict] = field(default_factory=dict)
+    k: tuple[int, ...] = (1,)
+    output_dir: str = "out/eval"
+    limit: int | None = None
+    solution_key: str = "solution"
+    prompt_key: str = "prompt"
+    messages_key: str = "messages"
+    batch_size: int | None = None
+    overwrite: bool = False
+    device: str | None = None
+    dtype: str = "auto"
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+    vllm_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
+        self.rewards = tuple(_as_list(self.rewards))
+        try:
+            self.k = tuple(int(x) for x in _as_list(self.k))
+        except (TypeError, ValueError):
+            raise EvalError(f"k must be whole numbers like 1,4,8, got {self.k!r}") from None
+        if self.top_k is not None and self.top_k <= 0:
+            self.top_k = None
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise EvalError (one line) for values no backend could run."""
+        checks = [
+            (self.n >= 1, f"n must be >= 1, got {self.n}"),
+            (self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}"),
+            (0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}"),
+            (self.max_tokens >= 1, f"max_tokens must be >= 1, got {self.max_tokens}"),
+            (all(k >= 1 for k in self.k), f"every k must be >= 1, got {list(self.k)}"),
+            (self.limit is None or self.limit >= 0, f"limit must be >= 0, got {self.limit}"),
+            (self.batch_size is None or self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (bool(self.rewards), "give at least one reward name"),
+            (self.backend in ("transformers", "vllm"), f"unknown backend {self.backend!r}; choose transformers or vllm"),
+            (self.tensor_parallel_size >= 1 and self.data_parallel_size >= 1, "parallel sizes must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise EvalError(message)
+
+    def generation_settings(self) -> dict[str, Any]:
+        """The settings saved in ``run.json`` and compared before resuming."""
+        values = dataclasses.asdict(self)
+        out = {k: values[k] for k in GENERATION_KEYS}
+        out["stop"] = list(self.stop)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        for key in ("stop", "rewards", "k"):
+            values[key] = list(values[key])
+        return values
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(EvalConfig)]
+
+
+def make_config(yaml_path: str | None = None, overrides: dict[str, Any] | None = None) -> EvalConfig:
+    """An EvalConfig from a YAML file (optional) with ``overrides`` (e.g. CLI flags) on top.
+
+    ``rewards`` may be a list, a comma-separated string, or a mapping ``{name: {param: value}}`` that
+    also sets ``reward_params``. ``system_prompt: "@path"`` reads the prompt from a file.
+    """
+    values: dict[str, Any] = {}
+    if yaml_path:
+        values.update(_read_yaml(yaml_path))
+    values.update({k.replace("-", "_"): v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(values) - set(field_names()))
+    if unknown:
+        where = f"{yaml_path}: " if yaml_path else ""
+        raise EvalError(f"{where}unknown setting(s) {', '.join(unknown)}; valid: {', '.join(field_names())}")
+    rewards = values.get("rewards")
+    if isinstance(rewards, dict):
+        params = {name: dict(p or {}) for name, p in rewards.items()}
+        values["rewards"] = list(rewards)
+        values["reward_params"] = {**params, **(values.get("reward_params") or {})}
+    system_prompt = values.get("system_prompt")
+    if isinstance(system_prompt, str) and system_prompt.startswith("@"):
+        values["system_prompt"] = _read_text(system_prompt[1:], "system prompt")
+    try:
+        return EvalConfig(**values)
+    except TypeError as err:
+        raise EvalError(f"bad setting: {err}") from None
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    import yaml
+
+    text = _read_text(path, "config")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "malformed YAML"
+        raise EvalError(f"{path}{where}: malformed YAML ({problem})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise EvalError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _read_text(path: str, what: str) -> str:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise EvalError(f"{what} file {path!r} does not exist")
+    return p.read_text(encoding="utf-8")
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return list(value)

@@ -1,0 +1,247 @@
+"""Reads evaluation rows (JSON, JSONL, parquet, a saved `datasets` folder) and turns each into chat messages.
+It must never guess silently: a row it cannot use is a DataError naming the file, the line and the problem."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalsuite.errors import EvalError, locate
+
+SPLIT_SEPARATOR = "::"
+
+
+class DataError(EvalError):
+    """A data file or row that cannot be used; the message is one line naming file, line and problem."""
+
+
+@dataclass
+class Example:
+    """One prompt to evaluate: what the model sees, the gold answer and where the row came from."""
+
+    id: Any
+    messages: list[dict]
+    solution: Any
+    images: list | None = None
+    columns: dict = field(default_factory=dict)
+    where: str | None = None
+
+
+def load_rows(path: str | Path, *, limit: int | None = None) -> list[dict]:
+    """Every row of a data file as a dict, in file order, at most ``limit`` of them.
+
+    ``path`` is a ``.json`` file (a list of objects, or ``{"data": [...]}``; a JSON-lines file named
+    ``.json`` also works), a ``.jsonl``/``.ndjson`` file, a ``.parquet`` file, or a folder written by
+    ``datasets.save_to_disk``. For a saved ``DatasetDict`` the split is chosen with ``PATH::split``;
+    without it the ``train`` split is read (or the only split there is).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.jsonl"
+    >>> _ = p.write_text('{"prompt": "1+1?", "solution": "2"}\\n')
+    >>> load_rows(p)
+    [{'prompt': '1+1?', 'solution': '2'}]
+    """
+    return [row for _, row in read_located_rows(path, limit=limit)]
+
+
+def read_located_rows(path: str | Path, *, limit: int | None = None) -> list[tuple[str, dict]]:
+    """Like :func:`load_rows`, each row paired with where it is (``"line 3"``, ``"row 3"``)."""
+    if limit is not None and limit < 0:
+        raise DataError(f"--limit must be >= 0, got {limit}")
+    text_path = str(path)
+    split = None
+    if SPLIT_SEPARATOR in text_path and not Path(text_path).exists():
+        text_path, split = text_path.rsplit(SPLIT_SEPARATOR, 1)
+    p = Path(text_path).expanduser()
+    name = str(path)
+    if not p.exists():
+        raise DataError(locate(name, None, "no such file or directory"))
+    if p.is_dir():
+        rows = _read_saved_dataset(p, split, name, limit)
+    else:
+        suffix = p.suffix.lower()
+        if suffix in (".jsonl", ".ndjson"):
+            rows = _read_jsonl(p, name, limit)
+        elif suffix == ".json":
+            rows = _read_json(p, name, limit)
+        elif suffix in (".parquet", ".pq"):
+            rows = _read_parquet(p, name, limit)
+        else:
+            raise DataError(
+                locate(name, None, f"unsupported data format {suffix or '(no extension)'!r}; "
+                       "use .json, .jsonl, .parquet or a datasets folder")
+            )
+    return rows if limit is None else rows[:limit]
+
+
+def build_messages(
+    row: dict,
+    *,
+    system_prompt: str | None = None,
+    prompt_key: str = "prompt",
+    messages_key: str = "messages",
+) -> list[dict]:
+    """The chat messages a row asks the model to answer, with the system prompt applied as training does.
+
+    A ``messages`` column (or a conversational ``prompt`` column, TRL's format) is used as is; a text
+    ``prompt`` becomes one user message. ``system_prompt`` is prepended as a system message unless the
+    messages already start with one (the row's own system prompt wins).
+
+    >>> build_messages({"prompt": "1+1?"}, system_prompt="Be brief.")
+    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': '1+1?'}]
+    """
+    if not isinstance(row, dict):
+        raise DataError(f"expected a JSON object, got {type(row).__name__}")
+    value = row.get(messages_key)
+    key = messages_key
+    if value is None:
+        value, key = row.get(prompt_key), prompt_key
+    if value is None:
+        raise DataError(f"missing column {prompt_key!r} or {messages_key!r}")
+    if isinstance(value, str):
+        if not value.strip():
+            raise DataError(f"column {key!r} is empty")
+        messages = [{"role": "user", "content": value}]
+    elif isinstance(value, list):
+        messages = [_check_message(m, key, i) for i, m in enumerate(value)]
+        if not messages:
+            raise DataError(f"column {key!r} is an empty list of messages")
+    else:
+        raise DataError(f"column {key!r} must be text or a list of messages, got {type(value).__name__}")
+    if system_prompt and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return messages
+
+
+def to_examples(
+    located_rows: list[tuple[str, dict]],
+    *,
+    source: str | None,
+    system_prompt: str | None = None,
+    prompt_key: str = "prompt",
+    messages_key: str = "messages",
+    solution_key: str = "solution",
+    images_key: str = "images",
+) -> list[Example]:
+    """Validated :class:`Example` objects; the first bad row raises a DataError naming it.
+
+    A row's ``id`` column is its id (ids must be unique); without one, its 0-based position is.
+    """
+    examples: list[Example] = []
+    seen: dict[Any, str | None] = {}
+    for index, (where, row) in enumerate(located_rows):
+        try:
+            messages = build_messages(
+                row, system_prompt=system_prompt, prompt_key=prompt_key, messages_key=messages_key
+            )
+            if solution_key not in row:
+                raise DataError(f"missing column {solution_key!r} (the gold answer)")
+            images = row.get(images_key)
+            if images is not None and not isinstance(images, list):
+                images = [images]
+            row_id = row.get("id", index)
+            if not isinstance(row_id, (str, int)) or isinstance(row_id, bool):
+                raise DataError(f"column 'id' must be a string or an integer, got {type(row_id).__name__}")
+            if row_id in seen:
+                raise DataError(f"duplicate id {row_id!r} (first seen at {seen[row_id]})")
+        except DataError as err:
+            raise DataError(locate(source, where, str(err))) from None
+        seen[row_id] = where
+        skip = {prompt_key, messages_key, solution_key, images_key, "id"}
+        columns = {k: v for k, v in row.items() if k not in skip}
+        examples.append(Example(row_id, messages, row[solution_key], images or None, columns, where))
+    return examples
+
+
+def _check_message(message: Any, key: str, i: int) -> dict:
+    if not isinstance(message, dict) or "role" not in message or "content" not in message:
+        raise DataError(f"column {key!r}: message {i} must be an object with 'role' and 'content'")
+    return dict(message)
+
+
+def _read_jsonl(p: Path, name: str, limit: int | None) -> list[tuple[str, dict]]:
+    rows: list[tuple[str, dict]] = []
+    with p.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if limit is not None and len(rows) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(locate(name, f"line {number}", f"malformed JSON ({err.msg} at column {err.colno})")) from None
+            if not isinstance(row, dict):
+                raise DataError(locate(name, f"line {number}", f"expected a JSON object, got {_json_type(row)}"))
+            rows.append((f"line {number}", row))
+    return rows
+
+
+def _read_json(p: Path, name: str, limit: int | None) -> list[tuple[str, dict]]:
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.msg == "Extra data":  # JSON lines in a .json file
+            return _read_jsonl(p, name, limit)
+        raise DataError(locate(name, f"line {err.lineno}", f"malformed JSON ({err.msg} at column {err.colno})")) from None
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]
+    if not isinstance(data, list):
+        raise DataError(locate(name, None, 'expected a list of objects or {"data": [...]}'))
+    rows = []
+    for i, row in enumerate(data[:limit] if limit is not None else data, start=1):
+        if not isinstance(row, dict):
+            raise DataError(locate(name, f"row {i}", f"expected a JSON object, got {_json_type(row)}"))
+        rows.append((f"row {i}", row))
+    return rows
+
+
+def _read_parquet(p: Path, name: str, limit: int | None) -> list[tuple[str, dict]]:
+    try:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(p)
+    except ImportError:
+        raise DataError(locate(name, None, "reading parquet needs pyarrow (pip install 'grpokit[eval]')")) from None
+    except Exception as err:  # pyarrow raises several types for a bad file
+        raise DataError(locate(name, None, f"not a readable parquet file ({_first_line(err)})")) from None
+    if limit is not None:
+        table = table.slice(0, limit)
+    return [(f"row {i}", row) for i, row in enumerate(table.to_pylist(), start=1)]
+
+
+def _read_saved_dataset(p: Path, split: str | None, name: str, limit: int | None) -> list[tuple[str, dict]]:
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(locate(name, None, "reading a datasets folder needs `datasets` (pip install 'grpokit[eval]')")) from None
+    try:
+        data = datasets.load_from_disk(str(p))
+    except Exception as err:  # datasets raises FileNotFoundError or its own errors for a non-dataset folder
+        raise DataError(locate(name, None, f"not a saved datasets folder ({_first_line(err)})")) from None
+    if isinstance(data, datasets.DatasetDict):
+        splits = list(data)
+        if split is None:
+            split = "train" if "train" in data else (splits[0] if len(splits) == 1 else None)
+            if split is None:
+                raise DataError(locate(name, None, f"choose a split with PATH::split; splits: {', '.join(splits)}"))
+        if split not in data:
+            raise DataError(locate(name, None, f"no split {split!r}; splits: {', '.join(splits)}"))
+        data = data[split]
+    elif split is not None:
+        raise DataError(locate(name, None, f"this dataset has no splits, so ::{split} cannot be used"))
+    if limit is not None:
+        data = data.select(range(min(limit, len(data))))
+    return [(f"row {i}", row) for i, row in enumerate(data, start=1)]
+
+
+def _json_type(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

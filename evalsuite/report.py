@@ -1,0 +1,119 @@
+"""Shows runs to people: the progress bar with throughput, the metrics table and the comparison table.
+It must never compute a metric or touch files; it only formats what it is given."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, soft_wrap=True)
+
+
+class Progress:
+    """A rich progress bar over prompts showing prompts/s and generated tokens/s; a no-op when disabled."""
+
+    def __init__(self, total: int, *, done: int = 0, enabled: bool = True):
+        self.enabled = enabled and total > done
+        self._tokens = 0
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._bar = RichProgress(
+            TextColumn("[bold]evaluating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+            transient=False,
+        )
+        self._task = self._bar.add_task("eval", total=total, completed=done, rate="")
+
+    def __enter__(self) -> Progress:
+        self._t0 = time.perf_counter()
+        self._prompts = 0
+        if self.enabled:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self._bar.stop()
+
+    def advance(self, prompts: int, tokens: int) -> None:
+        """Count a finished batch: ``prompts`` prompts that generated ``tokens`` tokens."""
+        if not self.enabled:
+            return
+        self._prompts += prompts
+        self._tokens += tokens
+        elapsed = max(time.perf_counter() - self._t0, 1e-9)
+        rate = f"{self._prompts / elapsed:.2f} prompt/s  {self._tokens / elapsed:.0f} tok/s"
+        self._bar.update(self._task, advance=prompts, rate=rate)
+
+
+def metrics_table(metrics: dict[str, Any], *, title: str = "evalsuite") -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, format_value(value))
+    return table
+
+
+def print_summary(summary: dict, *, out=None) -> None:
+    """The metrics table of a summary, on stdout."""
+    c = Console(file=out or sys.stdout, soft_wrap=True)
+    counts = summary.get("counts", {})
+    title = f"evalsuite: {counts.get('prompts', '?')} prompts x {summary.get('n', '?')} samples"
+    c.print(metrics_table(summary["metrics"], title=title))
+
+
+def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str]) -> Table:
+    table = Table(title="metric deltas (B - A)")
+    table.add_column("metric")
+    table.add_column(f"A: {names[0]}", justify="right")
+    table.add_column(f"B: {names[1]}", justify="right")
+    table.add_column("delta", justify="right")
+    for metric, a, b in rows:
+        delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+        table.add_row(metric, format_value(a), format_value(b), "" if delta is None else f"{delta:+.4f}")
+    return table
+
+
+def print_comparison(result: dict, *, show: int = 20, out=None) -> None:
+    """Metric deltas, then the prompts whose verdict flipped (at most ``show`` of each kind)."""
+    c = Console(file=out or sys.stdout, soft_wrap=True)
+    c.print(compare_table(result["metrics"], names=result["names"]))
+    for label, key in (("right in A, wrong in B", "lost"), ("wrong in A, right in B", "gained")):
+        ids = result[key]
+        c.print(f"{len(ids)} prompt(s) {label}" + (":" if ids else ""))
+        for row_id in ids[:show]:
+            c.print(f"  {row_id}", markup=False)
+        if len(ids) > show:
+            c.print(f"  ... and {len(ids) - show} more")
+    if result.get("only_a") or result.get("only_b"):
+        c.print(f"{len(result['only_a'])} prompt(s) only in A, {len(result['only_b'])} only in B (not compared)")
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)

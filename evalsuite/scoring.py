@@ -1,0 +1,79 @@
+"""Scores sample records with the project's rewards, called exactly as TRL calls them in training.
+It must never turn a failing reward into a silent number: a crash is an error naming the reward and prompt."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import rewards
+from evalsuite.errors import EvalError
+
+# The headline metrics need these two whatever the user asks for: accuracy (pass@k, maj@n) and format rate.
+ALWAYS = ("accuracy", "format")
+_RESERVED = {"completions", "prompts", "completion_ids", "trainer_state", "log_extra", "log_metric"}
+
+
+def build_rewards(names: Sequence[str], params: Mapping[str, dict] | None = None) -> dict[str, Callable]:
+    """``{name: configured reward}`` for ``names`` plus accuracy and format; a bad name or parameter is an
+    EvalError carrying the registry's message (which lists the valid choices)."""
+    params = dict(params or {})
+    unused = sorted(set(params) - set(names) - set(ALWAYS))
+    if unused:
+        raise EvalError(f"reward_params given for reward(s) not requested: {', '.join(unused)}")
+    fns: dict[str, Callable] = {}
+    for name in dict.fromkeys([*names, *ALWAYS]):
+        given = params.get(name) or {}
+        if not isinstance(given, dict):
+            raise EvalError(f"parameters of reward {name!r} must be a mapping, got {type(given).__name__}")
+        try:
+            fns[name] = rewards.get(name, **given)
+        except ValueError as err:
+            raise EvalError(str(err)) from None
+    return fns
+
+
+def score_record(record: dict, fns: Mapping[str, Callable], *, solution_key: str = "solution") -> dict:
+    """Fill ``record["rewards"][name]`` for every reward in ``fns`` (one call per prompt, so the n
+    completions of a prompt form one group, as in GRPO). Returns the record."""
+    completions = record["completions"]
+    n = len(completions)
+    kwargs: dict[str, Any] = {
+        k: [v] * n for k, v in (record.get("extra") or {}).items() if k not in _RESERVED
+    }
+    kwargs["prompts"] = [record.get("prompt")] * n
+    kwargs["solution"] = [record["solution"]] * n
+    kwargs[solution_key] = [record["solution"]] * n
+    if record.get("completion_ids") is not None:
+        kwargs["completion_ids"] = record["completion_ids"]
+    scores = record.setdefault("rewards", {})
+    for name, fn in fns.items():
+        try:
+            values = fn(completions, **kwargs)
+        except Exception as err:  # a user's reward may raise anything; report it, never hide it
+            raise EvalError(
+                f"reward {name!r} failed on prompt id {record['id']!r}: {type(err).__name__}: {err}"
+            ) from None
+        scores[name] = _checked(values, name, n, record["id"])
+    return record
+
+
+def _checked(values: Any, name: str, n: int, row_id: Any) -> list[float | None]:
+    try:
+        values = list(values)
+    except TypeError:
+        raise EvalError(f"reward {name!r} returned {type(values).__name__}, not a list, on prompt id {row_id!r}") from None
+    if len(values) != n:
+        raise EvalError(f"reward {name!r} returned {len(values)} values for {n} completions on prompt id {row_id!r}")
+    out: list[float | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise EvalError(f"reward {name!r} returned {v!r}, not a number, on prompt id {row_id!r}") from None
+        out.append(None if math.isnan(f) else f)
+    return out

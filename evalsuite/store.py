@@ -1,0 +1,177 @@
+"""Owns an output folder: the saved run settings, samples.jsonl (appended and fsynced per batch) and summary.json.
+It must never lose or duplicate a finished prompt: a torn last line from a kill is cut off, nothing else is."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from evalsuite.errors import EvalError, locate
+
+SAMPLES = "samples.jsonl"
+SUMMARY = "summary.json"
+SETTINGS = "run.json"
+REQUIRED = ("id", "completions")
+
+
+def read_samples(path: str | Path, *, repair: bool = False, solution_key: str = "solution") -> list[dict]:
+    """Every record of a samples.jsonl file, validated.
+
+    A last line without its newline is what a kill mid-write leaves: with ``repair`` it is cut off the
+    file (that prompt is generated again), without it it is an error like any malformed line.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise EvalError(locate(str(path), None, "no such file"))
+    raw = p.read_bytes()
+    if repair and raw and not raw.endswith(b"\n"):
+        cut = raw.rfind(b"\n") + 1
+        with p.open("r+b") as handle:
+            handle.truncate(cut)
+            handle.flush()
+            os.fsync(handle.fileno())
+        raw = raw[:cut]
+    records: list[dict] = []
+    seen: dict[Any, int] = {}
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise EvalError(locate(str(path), where, f"malformed JSON ({err.msg} at column {err.colno})")) from None
+        problem = _check_record(record, solution_key)
+        if problem:
+            raise EvalError(locate(str(path), where, problem))
+        if record["id"] in seen:
+            raise EvalError(locate(str(path), where, f"duplicate id {record['id']!r} (also on line {seen[record['id']]})"))
+        seen[record["id"]] = number
+        records.append(record)
+    return records
+
+
+def _check_record(record: Any, solution_key: str) -> str | None:
+    if not isinstance(record, dict):
+        return "expected a JSON object"
+    for key in (*REQUIRED, solution_key):
+        if key not in record:
+            return f"missing field {key!r}"
+    completions = record["completions"]
+    if not isinstance(completions, list):
+        return "'completions' must be a list of strings"
+    if not completions:
+        return "empty completions list"
+    if not all(isinstance(c, str) for c in completions):
+        return "'completions' must be a list of strings"
+    for key in ("lengths", "truncated"):
+        if key in record and (not isinstance(record[key], list) or len(record[key]) != len(completions)):
+            return f"{key!r} must have one entry per completion ({len(completions)})"
+    rewards = record.get("rewards", {})
+    if not isinstance(rewards, dict):
+        return "'rewards' must be an object {name: [value per completion]}"
+    for name, values in rewards.items():
+        if not isinstance(values, list) or len(values) != len(completions):
+            return f"rewards[{name!r}] must have one value per completion ({len(completions)})"
+    return None
+
+
+class OutputDir:
+    """``DIR/run.json`` (settings that decide what is generated), ``DIR/samples.jsonl``, ``DIR/summary.json``."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.samples = self.path / SAMPLES
+        self.summary = self.path / SUMMARY
+        self.settings = self.path / SETTINGS
+
+    def prepare(self, settings: dict, *, overwrite: bool) -> list[dict]:
+        """Make the folder ready and return the records already finished there.
+
+        A folder holding another run's samples is refused unless ``overwrite`` (which empties it); a
+        folder whose saved settings match resumes.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise EvalError(f"cannot create output folder {str(self.path)!r}: {err.strerror}") from None
+        if overwrite:
+            for f in (self.samples, self.summary, self.settings):
+                f.unlink(missing_ok=True)
+        if self.settings.exists():
+            try:
+                saved = json.loads(self.settings.read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                saved = None
+            if not isinstance(saved, dict):
+                raise EvalError(locate(str(self.settings), None, "unreadable saved settings; use --overwrite to start over"))
+            differences = describe_differences(saved, settings)
+            if differences:
+                raise EvalError(
+                    f"{self.path} holds a run with different settings ({differences}); "
+                    "use --overwrite to start over, or another --output-dir"
+                )
+        elif self.samples.exists() and self.samples.stat().st_size > 0:
+            raise EvalError(
+                f"{self.samples} exists but {SETTINGS} does not, so it cannot be resumed safely; "
+                "use --overwrite to start over, or another --output-dir"
+            )
+        else:
+            write_json_atomic(self.settings, settings)
+        return read_samples(self.samples, repair=True) if self.samples.exists() else []
+
+    def append(self, records: Iterable[dict]) -> None:
+        """Append records as JSON lines in one write, then flush and fsync, so a finished batch survives a kill."""
+        data = "".join(json.dumps(r, ensure_ascii=False, default=_jsonable) + "\n" for r in records)
+        if not data:
+            return
+        with self.samples.open("a", encoding="utf-8") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def describe_differences(saved: dict, current: dict) -> str:
+    """``"temperature 0.0 -> 1.0, n 1 -> 4"`` for the keys whose values differ; empty when equal."""
+    keys = sorted(set(saved) | set(current))
+    parts = [f"{k} {saved.get(k)!r} -> {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
+    return ", ".join(parts)
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2, ensure_ascii=False, default=_jsonable)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> None:
+    """Replace a JSON-lines file as a whole (used when rescoring), never leaving it half written."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for r in records:
+            handle.write(json.dumps(r, ensure_ascii=False, default=_jsonable) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    """Best-effort JSON for values rows may hold (numpy scalars, images, dates)."""
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return repr(value) if not isinstance(value, (str, int, float, bool)) else value
