@@ -1,43 +1,169 @@
-"""Reads the final answer a grader would read out of a completion.
-It must never raise: text with no answer gives ``None``. (Simple first version; see issue 3.)"""
+"""Reads the final committed answer a careful grader would read out of a completion.
+It must never raise and never guess across answers: text with no readable answer gives ``None``."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+MAX_TEXT_CHARS = 200_000
 
 
-def extract_answer(text: str) -> str | None:
-    """The final answer in ``text``: last ``<answer>`` block, else last ``\\boxed{}``, else last number.
+@dataclass(frozen=True)
+class ExtractionConfig:
+    """Where to look, in order: the last ``<answer>`` block (else the text after ``</think>``), then
+    the last ``\\boxed``/``\\fbox``, then "the answer is ...", then (if ``last_number``) the last number."""
 
-    >>> extract_answer("<think>1+1</think><answer> 2 </answer>")
-    '2'
+    answer_tag: str = "answer"
+    last_number: bool = True
+    max_answer_chars: int = 1000
+
+
+DEFAULT = ExtractionConfig()
+
+_BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
+_PHRASE = re.compile(
+    r"(?:final answer|the answer|answer|correct (?:option|choice|answer)|result)\s*(?:is|:|=|would be|will be)\s*:?\s*",
+    re.IGNORECASE,
+)
+_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s*$|\s)")
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?![\w])|(?<![\w.])-?\.\d+")
+_HEDGE_GAP = re.compile(r"^[\s$.,;]*(?:,|or|and|\\text\{\s*(?:or|and)\s*\}|\\quad)?[\s$,]*$", re.IGNORECASE)
+
+
+def extract_answer(text: str, config: ExtractionConfig = DEFAULT) -> str | None:
+    r"""The final answer in ``text``, as written (not normalized); ``None`` when there is none.
+
+    >>> extract_answer("<think>maybe \\boxed{3}</think><answer>\\boxed{4}</answer>")
+    '4'
+    >>> extract_answer(r"so the total is $\boxed{\frac{3}{4}}$.")
+    '\\frac{3}{4}'
+    >>> extract_answer("The answer is (B).")
+    'B'
+    >>> extract_answer("We get 12 apples, then 15 apples.")
+    '15'
     """
     if not isinstance(text, str):
         return None
-    blocks = _ANSWER.findall(text)
-    if blocks:
-        return blocks[-1].strip()
-    boxed = _last_boxed(text)
-    if boxed is not None:
-        return boxed.strip()
-    numbers = _NUMBER.findall(text)
-    return numbers[-1] if numbers else None
+    try:
+        return _extract(text[-MAX_TEXT_CHARS:], config)
+    except RecursionError:
+        return None
+
+
+def _extract(text: str, config: ExtractionConfig) -> str | None:
+    region, tagged = _answer_region(text, config.answer_tag)
+    for reader in (_last_boxed, _phrase_answer):
+        answer = reader(region)
+        if answer:
+            return _clip(answer, config)
+    if tagged or _looks_bare(region):
+        return _clip(region.strip(), config) or None
+    if config.last_number:
+        numbers = _NUMBER.findall(region)
+        return numbers[-1] if numbers else None
+    return None
+
+
+def _looks_bare(text: str) -> bool:
+    """A short one-line text without running prose is itself the answer (``x^2-1=0``, ``\\frac{1}{2}``)."""
+    text = text.strip()
+    return 0 < len(text) <= 120 and "\n" not in text and not is_prose(text)
+
+
+def is_prose(text: str) -> bool:
+    """Three or more words outside LaTeX commands and ``\\text{}``: a sentence, not a formula.
+
+    >>> is_prose(r"\\frac{1}{2} \\text{ or } 3"), is_prose("so the total is 12")
+    (False, True)
+    """
+    bare = re.sub(r"\\[a-zA-Z]+\s*(?:\{[^{}]*\})?", " ", text)
+    return len(re.findall(r"[A-Za-z]{2,}", bare)) >= 3
+
+
+def _clip(answer: str, config: ExtractionConfig) -> str:
+    answer = answer.strip()
+    return answer if len(answer) <= config.max_answer_chars else ""
+
+
+def _answer_region(text: str, tag: str) -> tuple[str, bool]:
+    """The last closed ``<tag>`` block; else what follows ``</think>``; else the whole text."""
+    close = text.rfind(f"</{tag}>")
+    if close >= 0:
+        start = text.rfind(f"<{tag}>", 0, close)
+        if start >= 0:
+            return text[start + len(tag) + 2: close], True
+    think_end = text.rfind("</think>")
+    if think_end >= 0 and text[think_end + 8:].strip():
+        return text[think_end + 8:], False
+    return text, False
 
 
 def _last_boxed(text: str) -> str | None:
-    start = text.rfind("\\boxed{")
-    if start < 0:
+    r"""Content of the last ``\boxed``; boxes in the final run joined by ", " (a hedge or a list).
+
+    >>> _last_boxed(r"\boxed{3} or \boxed{4}")
+    '3, 4'
+    >>> _last_boxed(r"\boxed{\frac{3}{56}.")
+    '\\frac{3}{56}'
+    """
+    boxes = _boxes(text)
+    if not boxes:
         return None
-    i = start + len("\\boxed{")
-    depth = 1
+    run = [boxes[-1]]
+    for prev in reversed(boxes[:-1]):
+        if not _HEDGE_GAP.match(text[prev[2]: run[0][1]]):
+            break
+        run.insert(0, prev)
+    return ", ".join(dict.fromkeys(content for content, _, _ in run))
+
+
+def _boxes(text: str) -> list[tuple[str, int, int]]:
+    """Every ``\\boxed`` as (content, start, end), in order; an unclosed last box runs to its line end."""
+    found = []
+    for match in _BOX.finditer(text):
+        box = _box_at(text, match.end())
+        if box is not None:
+            found.append((box[0].strip(), match.start(), box[1]))
+    return [box for box in found if box[0]]
+
+
+def _box_at(text: str, i: int) -> tuple[str, int] | None:
+    while i < len(text) and text[i] in " \t":
+        i += 1
+    if i >= len(text):
+        return None
+    if text[i] != "{":
+        token = re.match(r"[^\s$]+", text[i:])
+        return (token.group().rstrip(".,"), i + token.end()) if token else None
+    depth = 0
     for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j]
-    return None
+        depth += (text[j] == "{") - (text[j] == "}")
+        if depth == 0:
+            return text[i + 1: j], j + 1
+    return _unclosed(text[i + 1:]), len(text)
+
+
+def _unclosed(rest: str) -> str:
+    r"""An unclosed box (a truncated completion): its first line, braces closed, if that balances."""
+    line = rest.split("\n", 1)[0].split("$", 1)[0].strip().rstrip(".")
+    depth = 0
+    for ch in line:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return ""
+    return line + "}" * depth if len(line) <= 200 else ""
+
+
+def _phrase_answer(text: str) -> str | None:
+    """What follows the last "the answer is" / "Answer:", up to the end of that sentence or line."""
+    matches = list(_PHRASE.finditer(text))
+    if not matches:
+        return None
+    rest = text[matches[-1].end():]
+    rest = re.split(r"\n|\.(?=\s|$)", rest, maxsplit=1)[0].strip()
+    rest = rest.strip("*").strip()
+    choice = _CHOICE.match(rest)
+    if choice and (len(rest) <= 4 or rest[:3].startswith("(")):
+        return choice.group(1)
+    return rest.rstrip(".").strip() or None

@@ -1,0 +1,203 @@
+"""Settles cheap comparisons in-process: numbers as exact rationals, and lists, sets, tuples and intervals of them.
+It must never call SymPy, never round, and answers ``None`` (undecided) for anything outside that domain."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from rewards.normalize import Answer
+
+INF = "inf"
+MAX_DIGITS = 400
+_INT = r"\d+"
+_DEC = r"(?:\d+\.\d*|\.\d+|\d+)"
+_SCI = re.compile(rf"^({_DEC})(?:e|E|\\times10\^|\\cdot10\^|\*10\^|×10\^)\{{?([-+]?\d{{1,3}})\}}?$")
+_FRAC = re.compile(r"^\\frac\{(\d+)\}\{(\d+)\}$")
+_SLASH = re.compile(r"^(\d+)/(\d+)$")
+_MIXED = re.compile(r"^(\d+) ?\\frac\{(\d+)\}\{(\d+)\}$")
+_REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)\)|\\overline(\d))$")
+_CHOICE = re.compile(r"^\(?([A-J])\)?$")
+_BRACKETS = {"(": ")", "[": "]", "\\{": "\\}"}
+
+
+def decide(pred: Answer, gold: Answer) -> bool | None:
+    r"""``True``/``False`` when both answers are exact numbers or structures of them; else ``None``.
+
+    >>> from rewards.normalize import normalize
+    >>> decide(normalize("0.5"), normalize(r"\frac{1}{2}"))
+    True
+    >>> decide(normalize("0.333"), normalize(r"\frac13"))
+    False
+    >>> decide(normalize(r"\sqrt{2}"), normalize("1.414")) is None
+    True
+    """
+    if pred.unit and gold.unit and pred.unit != gold.unit:
+        return False
+    if pred.text == gold.text and pred.percent == gold.percent:
+        return True
+    choice = _choice(gold.text)
+    if choice:
+        return _choice(pred.text) == choice if _choice(pred.text) or _is_value(pred) else None
+    a, b = value(pred.text), value(gold.text)
+    if a is None or b is None:
+        return None
+    return any(same(x, y) for x in _percent_forms(a, pred) for y in _percent_forms(b, gold))
+
+
+def _choice(text: str) -> str | None:
+    match = _CHOICE.match(text.replace("\\text{", "").replace("}", ""))
+    return match.group(1) if match else None
+
+
+def _is_value(answer: Answer) -> bool:
+    return value(answer.text) is not None
+
+
+def _percent_forms(v, answer: Answer) -> list:
+    if not answer.percent or not isinstance(v, Fraction):
+        return [v]
+    return [v, v / 100]
+
+
+def same(a, b) -> bool:
+    """Structural equality: numbers exactly; tuples ordered; sets and bare lists unordered."""
+    if isinstance(a, Fraction) or isinstance(b, Fraction) or a == INF or b == INF:
+        if isinstance(a, tuple) and a[0] == "list" and len(a[1]) == 1:
+            a = a[1][0]
+        if isinstance(b, tuple) and b[0] == "list" and len(b[1]) == 1:
+            b = b[1][0]
+        return type(a) is type(b) and a == b
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return _same_structure(a, b)
+    return a == b
+
+
+def _same_structure(a: tuple, b: tuple) -> bool:
+    kind_a, items_a = a
+    kind_b, items_b = b
+    unordered = {"set", "list"}
+    if kind_a in unordered and kind_b in unordered:
+        return _same_unordered(items_a, items_b)
+    if {kind_a, kind_b} == {"list", "()"}:
+        return len(items_a) == len(items_b) and all(map(same, items_a, items_b))
+    if kind_a == "union" or kind_b == "union":
+        return kind_a == kind_b and _same_unordered(items_a, items_b)
+    return kind_a == kind_b and len(items_a) == len(items_b) and all(map(same, items_a, items_b))
+
+
+def _same_unordered(xs, ys) -> bool:
+    return all(any(same(x, y) for y in ys) for x in xs) and all(any(same(x, y) for x in xs) for y in ys)
+
+
+def value(text: str):
+    r"""Exact value of a normalized answer: ``Fraction``, ``INF``/``-INF`` strings, or ``(kind, items)``.
+
+    >>> value(r"1\frac{1}{10}")
+    Fraction(11, 10)
+    >>> value(r"0.\overline{3}")
+    Fraction(1, 3)
+    >>> value("[1,\\infty)")
+    ('[)', (Fraction(1, 1), 'inf'))
+    """
+    if len(text) > MAX_DIGITS:
+        return None
+    if "\\cup" in text:
+        parts = [value(part) for part in text.split("\\cup")]
+        return None if any(p is None or not isinstance(p, tuple) for p in parts) else ("union", tuple(parts))
+    structure = _structure(text)
+    if structure is not None:
+        return structure
+    return number(text)
+
+
+def _structure(text: str):
+    kind, inner = _bracketed(text)
+    if kind is None:
+        if "," not in text:
+            return None
+        kind, inner = "list", text
+    items = _split_top(inner)
+    if items is None or (kind != "list" and kind != "set" and len(items) < 2):
+        return None
+    values = tuple(number(item) for item in items)
+    if any(v is None for v in values):
+        return None
+    return kind, values
+
+
+def _bracketed(text: str) -> tuple[str | None, str]:
+    for left, right in (("\\{", "\\}"), ("(", ")"), ("[", "]"), ("(", "]"), ("[", ")")):
+        if text.startswith(left) and text.endswith(right) and len(text) > len(left) + len(right):
+            kind = "set" if left == "\\{" else left + right
+            return kind, text[len(left): -len(right)]
+    return None, text
+
+
+def _split_top(text: str) -> list[str] | None:
+    items, depth, current = [], 0, ""
+    for ch in text:
+        depth += (ch in "({[") - (ch in ")}]")
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    items.append(current)
+    return items if all(item.strip() for item in items) else None
+
+
+def number(text: str):
+    r"""Exact rational (or ``INF``/``"-inf"``) for a numeric literal, else ``None``.
+
+    >>> number("2.5e-4")
+    Fraction(1, 4000)
+    >>> number(r"-\frac{3}{4}")
+    Fraction(-3, 4)
+    """
+    text = text.strip()
+    sign = 1
+    while text[:1] in ("-", "+"):
+        sign = -sign if text[0] == "-" else sign
+        text = text[1:].strip()
+    if text.startswith("(") and text.endswith(")") and _split_top(text[1:-1]) == [text[1:-1]]:
+        inner = number(text[1:-1])
+        return None if inner is None else _negate(inner) if sign < 0 else inner
+    if text in ("\\infty", "\\inf", "\\infinity", "oo", "infinity"):
+        return INF if sign > 0 else "-inf"
+    v = _unsigned(text)
+    return None if v is None else sign * v
+
+
+def _negate(v):
+    return {"inf": "-inf", "-inf": INF}.get(v, -v) if not isinstance(v, Fraction) else -v
+
+
+def _unsigned(text: str) -> Fraction | None:
+    if re.fullmatch(_DEC, text):
+        return Fraction(text) if len(text) <= MAX_DIGITS else None
+    for pattern, build in ((_FRAC, _frac), (_SLASH, _frac), (_MIXED, _mixed), (_SCI, _sci), (_REPEAT, _repeat)):
+        match = pattern.match(text)
+        if match:
+            return build(*match.groups())
+    return None
+
+
+def _frac(a: str, b: str) -> Fraction | None:
+    return Fraction(int(a), int(b)) if int(b) else None
+
+
+def _mixed(whole: str, a: str, b: str) -> Fraction | None:
+    if not int(b) or int(a) >= int(b):
+        return None
+    return int(whole) + Fraction(int(a), int(b))
+
+
+def _sci(mantissa: str, exponent: str) -> Fraction:
+    return Fraction(mantissa) * Fraction(10) ** int(exponent)
+
+
+def _repeat(whole: str, fixed: str, *repeats: str | None) -> Fraction:
+    rep = next(r for r in repeats if r)
+    base = Fraction(int(whole or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+    return base + Fraction(int(rep), (10 ** len(rep) - 1) * 10 ** len(fixed))

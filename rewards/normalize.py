@@ -1,0 +1,176 @@
+"""Turns one extracted answer into a canonical LaTeX-ish string plus its unit and percent marks.
+It must never raise, never call SymPy, and never drop information that changes the value (units, signs, bounds)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_ANSWER_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A normalized answer: ``text`` is canonical LaTeX (no units, ``\\%`` removed), ``unit`` the
+    canonical unit or ``""``, ``percent`` whether the answer was written as a percentage.
+
+    >>> normalize(r"\\$1{,}000")
+    Answer(text='1000', unit='', percent=False)
+    """
+
+    text: str
+    unit: str = ""
+    percent: bool = False
+
+
+_UNICODE = {
+    "−": "-", "–": "-", "—": "-", "π": "\\pi", "∞": "\\infty", "×": "\\times", "·": "\\cdot",
+    "÷": "\\div", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "°": "^\\circ", "√": "\\sqrt", "∪": "\\cup ",
+    "∩": "\\cap ", "∈": "\\in ", "½": "\\frac{1}{2}", "⅓": "\\frac{1}{3}", "⅔": "\\frac{2}{3}",
+    "¼": "\\frac{1}{4}", "¾": "\\frac{3}{4}", "⅕": "\\frac{1}{5}", "⅛": "\\frac{1}{8}", "²": "^2", "³": "^3",
+    "θ": "\\theta", "α": "\\alpha", "β": "\\beta", "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＄": "$",
+}
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+
+# canonical unit -> spellings (matched case-sensitively as whole words at the end of the answer)
+_UNITS = {
+    "m": ("m", "meter", "meters", "metre", "metres"), "cm": ("cm", "centimeter", "centimeters", "centimetres"),
+    "mm": ("mm", "millimeter", "millimeters"), "km": ("km", "kilometer", "kilometers", "kilometres"),
+    "in": ("inch", "inches"), "ft": ("ft", "foot", "feet"), "yd": ("yd", "yard", "yards"),
+    "mi": ("mile", "miles"), "g": ("g", "gram", "grams"), "kg": ("kg", "kilogram", "kilograms"),
+    "mg": ("mg", "milligram", "milligrams"), "lb": ("lb", "lbs", "pound", "pounds"), "oz": ("oz", "ounce", "ounces"),
+    "s": ("s", "sec", "second", "seconds"), "min": ("min", "mins", "minute", "minutes"),
+    "h": ("h", "hr", "hrs", "hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
+    "year": ("year", "years"), "L": ("L", "liter", "liters", "litre", "litres"), "mL": ("mL", "ml", "milliliter", "milliliters"),
+    "mph": ("mph",), "km/h": ("km/h", "kmph"), "m/s": ("m/s",), "cent": ("cent", "cents"),
+    "dollar": ("dollar", "dollars", "USD"), "degree": ("degree", "degrees", "deg"), "rad": ("rad", "radian", "radians"),
+    "unit": ("unit", "units"), "sq unit": ("square units", "sq units"),
+}
+_UNIT_OF = {spelling: canon for canon, spellings in _UNITS.items() for spelling in spellings}
+_UNIT_WORDS = "|".join(sorted(map(re.escape, _UNIT_OF), key=len, reverse=True))
+_TRAILING_UNIT = re.compile(
+    r"(?<=[\d}\s)])\s*(?:\\(?:text|mbox|mathrm|textrm|operatorname)\s*\{\s*(?P<a>" + _UNIT_WORDS + r")\s*\}"
+    r"|(?P<b>" + _UNIT_WORDS + r"))(?P<pow>\s*\^\s*\{?[23]\}?)?\s*\.?\s*$"
+)
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
+_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
+_THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |'|\s)(?=\d{3}(?!\d))")
+_THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*percent\s*\}|\s+percent)\s*$")
+_DOLLAR_PREFIX = re.compile(r"^(?:\\\$|\\text\{\s*\\\$\s*\}|\$|USD\s*)\s*(?=[-\d.])")
+_WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+_FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\})\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+)")
+_FRAC_SHORT2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d|\\[a-zA-Z]+)")
+_SQRT_SHORT = re.compile(r"\\sqrt\s*(\[[^\]]*\])?\s*(\d+|\\[a-zA-Z]+|[a-zA-Z])")
+_PREFIX = re.compile(r"^(?:final answer|answer|ans|the answer is|result)\s*[:=]?\s*", re.IGNORECASE)
+
+
+def normalize(answer: str) -> Answer:
+    r"""Canonical form of one answer string (extracted from a completion, or a gold answer).
+
+    >>> normalize(r"\left( \dfrac{1}{2}, 3 \right)").text
+    '(\\frac{1}{2},3)'
+    >>> normalize(r"3\,\text{cm}")
+    Answer(text='3', unit='cm', percent=False)
+    >>> normalize(r"12.5\%").percent
+    True
+    """
+    return _normalize(answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else "")
+
+
+@lru_cache(maxsize=65536)
+def _normalize(text: str) -> Answer:
+    text = unwrap_math(_UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))
+    text = _PREFIX.sub("", text.strip())
+    text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])\s*", "", text)
+    text = re.sub(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])", "", text)
+    text = re.sub(r"\\[dt]frac(?![a-zA-Z])", r"\\frac", text)
+    text = _THOUSANDS_MARKED.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _DOLLAR_PREFIX.sub("", text.strip())
+    text, percent = _strip_percent(text)
+    text, unit = _strip_unit(text)
+    text = _DEGREE.sub("", text)
+    text = _unwrap_text_commands(text)
+    text = _short_forms(text)
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
+    if _THOUSANDS_PLAIN.match(text):
+        text = text.replace(",", "")
+    text = re.sub(r"\s*([,=+\-*/^_(){}\[\]<>|])\s*", r"\1", text)
+    text = re.sub(r"\\(le|ge|ne|leq|geq|neq|cup|cap|in|times|cdot|div|pm)\s+", r"\\\1 ", text)
+    return Answer(text=text, unit=unit, percent=percent)
+
+
+def unwrap_math(text: str) -> str:
+    r"""Strip ``$...$``, ``\(...\)``, ``\[...\]`` and a whole-answer ``\boxed{...}``.
+
+    >>> unwrap_math(r"$\boxed{\frac{1}{2}}$")
+    '\\frac{1}{2}'
+    """
+    text = text.strip()
+    for _ in range(4):
+        before = text
+        for left, right in _WRAPPERS:
+            if len(text) > len(left) + len(right) and text.startswith(left) and text.endswith(right):
+                text = text[len(left): -len(right)].strip()
+        boxed = re.match(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", text, re.DOTALL)
+        if boxed and _balanced(boxed.group(1)):
+            text = boxed.group(1).strip()
+        if text == before:
+            break
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _strip_percent(text: str) -> tuple[str, bool]:
+    stripped = _PERCENT.sub("", text)
+    return stripped.strip(), stripped != text
+
+
+def _strip_unit(text: str) -> tuple[str, str]:
+    match = _TRAILING_UNIT.search(text)
+    if not match or not _numeric_looking(text[: match.start()]):
+        return text, ""
+    unit = _UNIT_OF[match.group("a") or match.group("b")]
+    power = re.sub(r"\D", "", match.group("pow") or "")
+    return text[: match.start()].strip(), unit + (f"^{power}" if power else "")
+
+
+def _numeric_looking(prefix: str) -> bool:
+    bare = re.sub(r"\\(?:frac|dfrac|sqrt|pi|cdot|times)", "", prefix)
+    return bool(re.search(r"\d", bare)) and not re.search(r"[a-zA-Z]", bare)
+
+
+def _unwrap_text_commands(text: str) -> str:
+    for _ in range(4):
+        new = _TEXT_CMD.sub(lambda m: _text_body(m.group(1)), text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def _text_body(body: str) -> str:
+    words = body.strip()
+    return "," if words in ("or", "and", ",") else words
+
+
+def _short_forms(text: str) -> str:
+    r"""``\frac12`` -> ``\frac{1}{2}``, ``\sqrt3`` -> ``\sqrt{3}``, ``\mathrm{e}`` already unwrapped."""
+    text = _FRAC_SHORT.sub(lambda m: r"\frac" + _brace(m.group(1)) + _brace(m.group(2)), text)
+    text = _FRAC_SHORT2.sub(lambda m: r"\frac" + m.group(1) + _brace(m.group(2)), text)
+    return _SQRT_SHORT.sub(lambda m: r"\sqrt" + (m.group(1) or "") + _brace(m.group(2)), text)
+
+
+def _brace(token: str) -> str:
+    return token if token.startswith("{") else "{" + token + "}"
