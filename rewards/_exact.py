@@ -12,9 +12,12 @@ INF = "inf"
 MAX_DIGITS = 400
 _INT = r"\d+"
 _DEC = r"(?:\d+\.\d*|\.\d+|\d+)"
-_SCI = re.compile(rf"^({_DEC})(?:e|E|\\times10\^|\\cdot10\^|\*10\^|×10\^)\{{?([-+]?\d{{1,3}})\}}?$")
-_FRAC = re.compile(r"^\\frac\{(\d+)\}\{(\d+)\}$")
+_SCI = re.compile(rf"^({_DEC})(?:e|E|\s*(?:\\times|\\cdot|\*)\s*10\^)\{{?([-+]?\d{{1,3}})\}}?$")
+_FRAC = re.compile(r"^\\frac\{(-?\d+)\}\{(-?\d+)\}$")
 _SLASH = re.compile(r"^(\d+)/(\d+)$")
+_POWER = re.compile(r"^(\d+)\^\{?(-?\d+)\}?$")
+_ASSIGNMENT = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?=(?!.*[=<>])")
+_WORD = re.compile(r"^[A-Za-z][A-Za-z ]*$")
 _MIXED = re.compile(r"^(\d+) ?\\frac\{(\d+)\}\{(\d+)\}$")
 _REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)\)|\\overline(\d))$")
 _CHOICE = re.compile(r"^\(?([A-J])\)?$")
@@ -39,10 +42,21 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
     choice = _choice(gold.text)
     if choice:
         return _choice(pred.text) == choice if _choice(pred.text) or _is_value(pred) else None
-    a, b = value(pred.text), value(gold.text)
+    if ":" in pred.text or ":" in gold.text:  # clock times and ratios: compared as written
+        return False
+    if _WORD.match(pred.text) and _WORD.match(gold.text) and len(gold.text) > 1 and len(pred.text) > 1:
+        return pred.text.lower() == gold.text.lower()
+    a, b = value(_unassigned(pred.text, gold.text)), value(_unassigned(gold.text, pred.text))
     if a is None or b is None:
         return None
     return any(same(x, y) for x in _percent_forms(a, pred) for y in _percent_forms(b, gold))
+
+
+def _unassigned(text: str, other: str) -> str:
+    """``x=3`` reads as ``3`` when the other side is not itself an assignment."""
+    if _ASSIGNMENT.match(text) and not _ASSIGNMENT.match(other):
+        return _ASSIGNMENT.sub("", text, count=1)
+    return text
 
 
 def _choice(text: str) -> str | None:
@@ -176,7 +190,8 @@ def _negate(v):
 def _unsigned(text: str) -> Fraction | None:
     if re.fullmatch(_DEC, text):
         return Fraction(text) if len(text) <= MAX_DIGITS else None
-    for pattern, build in ((_FRAC, _frac), (_SLASH, _frac), (_MIXED, _mixed), (_SCI, _sci), (_REPEAT, _repeat)):
+    for pattern, build in ((_FRAC, _frac), (_SLASH, _frac), (_MIXED, _mixed), (_SCI, _sci), (_REPEAT, _repeat),
+                           (_POWER, _power)):
         match = pattern.match(text)
         if match:
             return build(*match.groups())
@@ -191,6 +206,13 @@ def _mixed(whole: str, a: str, b: str) -> Fraction | None:
     if not int(b) or int(a) >= int(b):
         return None
     return int(whole) + Fraction(int(a), int(b))
+
+
+def _power(base: str, exponent: str) -> Fraction | None:
+    b, e = int(base), int(exponent)
+    if abs(e) > 4000 or len(base) * abs(e) > 4000 or (b == 0 and e < 0):
+        return None
+    return Fraction(b) ** e
 
 
 def _sci(mantissa: str, exponent: str) -> Fraction:

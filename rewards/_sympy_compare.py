@@ -17,6 +17,9 @@ _DECIMAL = re.compile(r"(?<![\d.\\a-zA-Z])(\d*)\.(\d+)(?![\d.])")
 _SAFE_TEXT = re.compile(r"^[\w\s+\-*/^().,=<>!]*$")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _ALLOWED_WORDS = {"sqrt", "pi", "exp", "log", "ln", "sin", "cos", "tan", "oo", "I", "E", "e", "i", "abs"}
+MAX_CHARS = 600
+MAX_DEPTH = 24
+_PLAIN_FUNCTION = re.compile(r"(?<![\\a-zA-Z])(?:sqrt|pi|sin|cos|tan|log|ln|exp)(?![a-zA-Z])")
 _HUGE = re.compile(r"\^\s*\{?\s*[-+(]*\s*\d+\s*\^|\^\s*\{?\s*\d{5,}|\d{4,}\s*!|\\(?:lim|sum|prod|int)\b")
 # Comparators return ``_UNKNOWN`` when the kinds do not match; ``compare`` then falls through.
 _UNKNOWN = None
@@ -48,14 +51,34 @@ def _percent_forms(obj, answer: Answer) -> list:
 @lru_cache(maxsize=4096)
 def parse(text: str):
     """SymPy object for a normalized answer, or None (decimals become exact fractions first)."""
-    if not text or _HUGE.search(text):
+    if not text or len(text) > MAX_CHARS or _HUGE.search(text) or _depth(text) > MAX_DEPTH:
+        return None
+    if ":" in text:
         return None
     exact = _DECIMAL.sub(lambda m: r"\frac{" + (m.group(1) + m.group(2)).lstrip("0").rjust(1, "0") + "}{1"
                          + "0" * len(m.group(2)) + "}", text)
-    obj = _from_latex(exact)
-    if obj is None:
-        obj = _from_text(exact)
-    return None if obj is None else _tidy(obj)
+    readers = (_from_text, _from_latex) if _PLAIN_FUNCTION.search(exact) else (_from_latex, _from_text)
+    for reader in readers:
+        obj = reader(exact)
+        if obj is not None:
+            obj = _tidy(obj)
+            return None if obj is None or _undefined(obj) else obj
+    return None
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        depth += (ch in "({[") - (ch in ")}]")
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _undefined(obj) -> bool:
+    try:
+        return bool(obj.has(sympy.zoo, sympy.nan))
+    except Exception:
+        return False
 
 
 def _from_latex(text: str):

@@ -54,8 +54,9 @@ _TRAILING_UNIT = re.compile(
     r"|(?P<b>" + _UNIT_WORDS + r"))(?P<pow>\s*\^\s*\{?[23]\}?)?\s*\.?\s*$"
 )
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
-_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
-_THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |'|\s)(?=\d{3}(?!\d))")
+_SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
+_THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |'|[ \t])(?=\d{3}(?!\d))")
+_CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
 _PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*percent\s*\}|\s+percent)\s*$")
@@ -95,6 +96,9 @@ def _normalize(text: str) -> Answer:
     text = _DEGREE.sub("", text)
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
+    if "," in text and len(re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[a-zA-Z]+", "", text))) <= 2:
+        text = _CONJUNCTION.sub(",", text)
+    text = re.sub(r"(?:\s*,\s*)+,", ",", text)
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     if _THOUSANDS_PLAIN.match(text):
         text = text.replace(",", "")
