@@ -1,0 +1,74 @@
+"""ms-swift adapter: every registered reward as an ms-swift ORM (``orm(completions, **kwargs) -> list[float]``).
+It must never import ms-swift (or torch) at import time; ``register_all`` reaches for ``swift.plugin.orms`` only when asked."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import MutableMapping
+from typing import Any
+
+from rewards.registry import get, names, parameters
+
+
+class RewardORM:
+    """Base of the ORM classes: ms-swift builds one with ``cls()`` (or ``cls(args)``) and calls it with
+    completions and dataset columns. Subclasses made by ``orm_class`` fix the reward name and parameters;
+    keyword arguments named like the reward's parameters override them."""
+
+    reward_name = ""
+    params: dict[str, Any] = {}
+
+    def __init__(self, args: Any = None, **kwargs: Any):
+        valid = parameters(self.reward_name)
+        self.params = {**self.params, **{k: v for k, v in kwargs.items() if k in valid}}
+        self.__name__ = self.reward_name
+        self._fn = get(self.reward_name, **self.params)
+
+    def __call__(self, completions, **kwargs) -> list[float | None]:
+        return self._fn(completions, **kwargs)
+
+    def __reduce__(self):
+        return _make_orm, (self.reward_name, self.params)
+
+
+def orm_class(name: str, **params: Any) -> type[RewardORM]:
+    """An ORM class for reward ``name`` configured with ``params`` (validated now: bad values raise ValueError).
+
+    >>> cls = orm_class("repetition", ngram_size=2)
+    >>> cls.__name__, cls()(["a b a b"])
+    ('repetition', [-0.33333333333333337])
+    """
+    get(name, **params)
+    return type(name, (RewardORM,), {"reward_name": name, "params": dict(params), "__module__": __name__})
+
+
+def _make_orm(name: str, params: dict[str, Any]) -> RewardORM:
+    return orm_class(name, **params)()
+
+
+def register_all(orms: MutableMapping[str, Any] | None = None, *, params: dict[str, dict[str, Any]] | None = None,
+                 prefix: str = "") -> dict[str, type[RewardORM]]:
+    """Add an ORM class for every registered reward to ``orms`` (default: ms-swift's ``swift.plugin.orms``)
+    under ``prefix + name`` (replacing ms-swift's own rewards of the same name unless ``prefix`` is set),
+    and return what was added. ``params`` configures rewards by name; rewards
+    with required parameters (``soft_overlong``) are added only when ``params`` gives them.
+
+    Use it from an ms-swift ``--external_plugins`` file, then pass ``--reward_funcs accuracy format``:
+
+    >>> orms = {}
+    >>> added = register_all(orms, params={"cosine": {"max_len": 512}})
+    >>> sorted(added)[:3], orms["cosine"]()(["<answer>4</answer>"], solution=["4"])
+    (['accuracy', 'cosine', 'exact_match'], [0.998476742500589])
+    """
+    if orms is None:
+        from swift.plugin import orms
+    params = params or {}
+    added = {}
+    for name in names():
+        required = [p for p, default in parameters(name).items() if default is inspect.Parameter.empty]
+        if required and name not in params:
+            continue
+        added[prefix + name] = orm_class(name, **params.get(name, {}))
+    orms.update(added)
+    return added
+
