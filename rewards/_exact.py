@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from rewards import _algebra
 from rewards.normalize import Answer
 
 INF = "inf"
@@ -32,7 +33,9 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
     True
     >>> decide(normalize("0.333"), normalize(r"\frac13"))
     False
-    >>> decide(normalize(r"\sqrt{2}"), normalize("1.414")) is None
+    >>> decide(normalize(r"\sqrt{2}"), normalize("1.414"))
+    False
+    >>> decide(normalize(r"\sin x"), normalize("1")) is None
     True
     """
     if pred.unit and gold.unit and pred.unit != gold.unit:
@@ -46,10 +49,84 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return False
     if _WORD.match(pred.text) and _WORD.match(gold.text) and len(gold.text) > 1 and len(pred.text) > 1:
         return pred.text.lower() == gold.text.lower()
-    a, b = value(_unassigned(pred.text, gold.text)), value(_unassigned(gold.text, pred.text))
-    if a is None or b is None:
+    p, g = _unassigned(pred.text, gold.text), _unassigned(gold.text, pred.text)
+    if _CHAIN.match(p) or _CHAIN.match(g):
+        ranges = interval(p), interval(g)
+        return None if None in ranges else ranges[0] == ranges[1]
+    a, b = value(p), value(g)
+    if a is not None and b is not None:
+        return any(same(x, y) for x in _percent_forms(a, pred) for y in _percent_forms(b, gold))
+    if _is_scalar(p) and _is_scalar(g):
+        return _same_expression(p, g, pred.percent, gold.percent)
+    return None
+
+
+_LESS = {"<": False, "\\lt": False, "\\le": True, "\\leq": True, "<=": True, "\\leqslant": True}
+_MORE = {">": False, "\\gt": False, "\\ge": True, "\\geq": True, ">=": True, "\\geqslant": True}
+_OPS = "|".join(sorted(map(re.escape, [*_LESS, *_MORE]), key=len, reverse=True))
+_CHAIN = re.compile(rf"^(?:(?P<a>[^<>=\\]+?)\s*(?P<op1>{_OPS})\s*)?(?P<var>[a-z])\s*(?P<op2>{_OPS})\s*(?P<b>[^<>=]+)$")
+
+
+def interval(text: str) -> tuple | None:
+    r"""A one-variable interval as (low, low closed, high, high closed), from an inequality or interval notation.
+
+    >>> interval(r"x\ge 2") == interval(r"[2,\infty)")
+    True
+    >>> interval("1<x<3") == interval("(1,3]")
+    False
+    """
+    match = _CHAIN.match(text)
+    if match:
+        return _from_inequality(match)
+    kind, _ = _bracketed(text)
+    structure = value(text) if kind in ("()", "[]", "(]", "[)") else None
+    if not (isinstance(structure, tuple) and len(structure[1]) == 2):
         return None
-    return any(same(x, y) for x in _percent_forms(a, pred) for y in _percent_forms(b, gold))
+    (low, high), kind = structure[1], structure[0]
+    return _ordered(low, kind[0] == "[", high, kind[1] == "]")
+
+
+def _from_inequality(match) -> tuple | None:
+    low, low_closed, high, high_closed = "-inf", False, INF, False
+    b = number(match.group("b"))
+    if b is None or b in (INF, "-inf"):
+        return None
+    op2 = match.group("op2")
+    if op2 in _LESS:
+        high, high_closed = b, _LESS[op2]
+    else:
+        low, low_closed = b, _MORE[op2]
+    if match.group("a") is not None:
+        a, op1 = number(match.group("a")), match.group("op1")
+        if a is None or a in (INF, "-inf") or (op1 in _LESS) != (op2 in _LESS):
+            return None
+        if op1 in _LESS:
+            low, low_closed = a, _LESS[op1]
+        else:
+            high, high_closed = a, _MORE[op1]
+    return _ordered(low, low_closed, high, high_closed)
+
+
+def _ordered(low, low_closed, high, high_closed) -> tuple | None:
+    low_closed = low_closed and low != "-inf"
+    high_closed = high_closed and high != INF
+    return (low, low_closed, high, high_closed)
+
+
+def _is_scalar(text: str) -> bool:
+    return _bracketed(text)[0] is None and _split_top(text) == [text] and "=" not in text
+
+
+def _same_expression(p: str, g: str, p_percent: bool, g_percent: bool) -> bool | None:
+    """Exact evaluation of both sides (``_algebra``); percent answers also read as value/100."""
+    verdicts = [_algebra.same_value(x, y) for x in _texts(p, p_percent) for y in _texts(g, g_percent)]
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
+
+
+def _texts(text: str, percent: bool) -> list[str]:
+    return [text, "(" + text + ")/100"] if percent else [text]
 
 
 def _unassigned(text: str, other: str) -> str:

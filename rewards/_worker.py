@@ -15,6 +15,14 @@ import time
 _HEADER = struct.Struct(">I")
 
 
+_WARM_UP = [
+    ("x+1", "1+x"), (r"x \geq 2", r"[2,\infty)"), (r"\sin 2x", r"2\sin x\cos x"), (r"\frac{\sqrt{3}}{2}", r"\sqrt{3}/2"),
+    (r"(-\infty,1)\cup(2,\infty)", r"x<1"), (r"y=2x+1", r"2x-y+1=0"), (r"\{1,2\}", "1,2"), (r"\log_2 8", r"\ln 3"),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}"), (r"1<x\le 5", "(1,5]"),
+    (r"|x| \le 2", "[-2,2]"), (r"e^{i\pi}", "-1"), (r"\binom{5}{2}", "10"), (r"\tan^{2} x + 1", r"\sec^2 x"),
+]
+
+
 class _Overrun(BaseException):
     """Raised by the worker's own alarm; a BaseException so library ``except Exception`` cannot eat it."""
 
@@ -37,7 +45,8 @@ def main(parent_pid: int, memory_mb: int) -> None:
     from rewards._sympy_compare import compare
     from rewards.normalize import normalize
 
-    _run_one(compare, normalize("x+1"), normalize("1+x"), 5.0)
+    for pred, gold in _WARM_UP:  # ANTLR builds its parsing tables lazily: pay that before the first task
+        _run_one(compare, normalize(pred), normalize(gold), 5.0)
     _send(out, "ready")
     while True:
         task = _receive(source)

@@ -68,10 +68,15 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def warm_up() -> None:
-    """Start the worker processes now, so the first symbolic check does not wait for them (~1 s)."""
+def warm_up(wait: bool = False) -> None:
+    """Start the worker processes now, so the first symbolic check does not wait for them (~2 s);
+    with ``wait=True``, return once every worker has answered a trivial check (bounded by 60 s)."""
     try:
-        pool().warm()
+        workers = pool()
+        workers.warm()
+        if wait:
+            probe = (Answer(r"\sin x"), Answer(r"\cos x"))
+            workers.run([probe] * workers.config.workers, timeout=30.0)
     except OSError:
         pass
 

@@ -53,6 +53,11 @@ _TRAILING_UNIT = re.compile(
     r"(?<=[\d}\s)])\s*(?:\\(?:text|mbox|mathrm|textrm|operatorname)\s*\{\s*(?P<a>" + _UNIT_WORDS + r")\s*\}"
     r"|(?P<b>" + _UNIT_WORDS + r"))(?P<pow>\s*\^\s*\{?[23]\}?)?\s*\.?\s*$"
 )
+_TRAILING_NOUN = re.compile(
+    r"^(?P<number>[-+]?(?:\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}))\s*"
+    r"(?:\\(?:text|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
+)
+_MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
 _THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |'|[ \t])(?=\d{3}(?!\d))")
@@ -144,10 +149,19 @@ def _strip_percent(text: str) -> tuple[str, bool]:
 def _strip_unit(text: str) -> tuple[str, str]:
     match = _TRAILING_UNIT.search(text)
     if not match or not _numeric_looking(text[: match.start()]):
-        return text, ""
+        return _strip_noun(text)
     unit = _UNIT_OF[match.group("a") or match.group("b")]
     power = re.sub(r"\D", "", match.group("pow") or "")
     return text[: match.start()].strip(), unit + (f"^{power}" if power else "")
+
+
+def _strip_noun(text: str) -> tuple[str, str]:
+    r"""A number followed by a counted noun (``156 \text{ apples}``, ``12 students``): the noun is the unit."""
+    match = _TRAILING_NOUN.match(text)
+    noun = match and (match.group("noun") or match.group("plain")).strip().lower()
+    if not match or noun in _MATH_WORDS:
+        return text, ""
+    return match.group("number"), noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun
 
 
 def _numeric_looking(prefix: str) -> bool:

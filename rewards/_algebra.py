@@ -1,0 +1,294 @@
+"""Evaluates small LaTeX expressions exactly, in-process: rationals, square roots, i, pi, e and letters as unknowns.
+It must never round, never run unbounded (sizes, exponents and depth are capped) and gives ``None`` for anything else."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from fractions import Fraction
+
+MAX_TOKENS = 200
+MAX_BITS = 60_000
+MAX_EXPONENT = 4096
+MAX_RADICAND = 10**9
+MAX_DEPTH = 40
+_TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\\[a-zA-Z]+|[a-zA-Z]|[-+*/^(){}!])")
+_FUNCTIONS_ABORT = {"\\sin", "\\cos", "\\tan", "\\log", "\\ln", "\\exp", "\\sec", "\\csc", "\\cot", "\\arcsin",
+                    "\\arccos", "\\arctan", "\\lim", "\\sum", "\\int", "\\prod", "\\operatorname"}
+_CONSTANT_SYMBOLS = {"\\pi": "pi"}
+
+
+class _Abort(Exception):
+    """Outside the supported grammar or past a size cap: the caller falls back to SymPy."""
+
+
+# A value is a dict {(radicand, imaginary): Fraction}: sum of coefficient * sqrt(radicand) * (i if imaginary).
+def _const(q) -> dict:
+    q = Fraction(q)
+    return {(1, False): q} if q else {}
+
+
+def _add(a: dict, b: dict, sign: int = 1) -> dict:
+    out = dict(a)
+    for key, coef in b.items():
+        total = out.get(key, 0) + sign * coef
+        if total:
+            out[key] = total
+        else:
+            out.pop(key, None)
+    return out
+
+
+def _mul(a: dict, b: dict) -> dict:
+    out: dict = {}
+    for (r1, i1), c1 in a.items():
+        for (r2, i2), c2 in b.items():
+            square, rest = _split_square(r1 * r2)
+            coef = c1 * c2 * square * (-1 if i1 and i2 else 1)
+            out = _add(out, {(rest, i1 != i2): coef})
+    _check_size(out)
+    return out
+
+
+def _inverse(a: dict) -> dict:
+    if len(a) != 1:
+        raise _Abort("division by a sum of surds")
+    (radicand, imaginary), coef = next(iter(a.items()))
+    # 1/(c sqrt(r) i^k) = sqrt(r) / (c r) * (-i if imaginary)
+    return {(radicand, imaginary): (-1 if imaginary else 1) / (coef * radicand)}
+
+
+def _rational(a: dict) -> Fraction | None:
+    if not a:
+        return Fraction(0)
+    if list(a) == [(1, False)]:
+        return a[(1, False)]
+    return None
+
+
+def _split_square(n: int) -> tuple[int, int]:
+    """n = square**2 * rest with rest squarefree (n <= MAX_RADICAND**2 after products; trial division)."""
+    if n > MAX_RADICAND:
+        raise _Abort("radicand too large")
+    square, rest, p = 1, n, 2
+    while p * p <= rest:
+        while rest % (p * p) == 0:
+            rest //= p * p
+            square *= p
+        p += 1 if p == 2 else 2
+    return square, rest
+
+
+def _sqrt(a: dict) -> dict:
+    q = _rational(a)
+    if q is None:
+        raise _Abort("sqrt of a non-rational")
+    imaginary = q < 0
+    q = abs(q)
+    square, rest = _split_square(q.numerator * q.denominator)
+    return {(rest, imaginary): Fraction(square, q.denominator)} if q else {}
+
+
+def _power(base: dict, exponent: dict) -> dict:
+    e = _rational(exponent)
+    if e is None:
+        raise _Abort("non-rational exponent")
+    if e.denominator == 2:
+        return _power(_sqrt(base), _const(e.numerator))
+    if e.denominator != 1 or abs(e) > MAX_EXPONENT:
+        raise _Abort("exponent")
+    if not base:
+        if e <= 0:
+            raise ZeroDivisionError
+        return {}
+    q = _rational(base)
+    if q is not None:
+        if abs(e) * max(q.numerator.bit_length(), q.denominator.bit_length()) > MAX_BITS:
+            raise _Abort("too large")
+        return _const(q ** int(e))
+    result, factor, n = _const(1), base if e > 0 else _inverse(base), abs(int(e))
+    if n > 64:
+        raise _Abort("exponent of a surd")
+    for _ in range(n):
+        result = _mul(result, factor)
+    return result
+
+
+def _check_size(value: dict) -> None:
+    for coef in value.values():
+        if coef.numerator.bit_length() > MAX_BITS or coef.denominator.bit_length() > MAX_BITS:
+            raise _Abort("too large")
+
+
+class _Parser:
+    """Recursive descent over normalized LaTeX, evaluating at one assignment of the unknowns."""
+
+    def __init__(self, tokens: list[str], point: dict):
+        self.tokens, self.point, self.pos, self.depth = tokens, point, 0, 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            raise _Abort(f"expected {expected}")
+        self.pos += 1
+        return token
+
+    def parse(self) -> dict:
+        value = self.expr()
+        if self.peek() is not None:
+            raise _Abort("trailing tokens")
+        return value
+
+    def expr(self) -> dict:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Abort("too deep")
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            sign = 1 if self.take() == "+" else -1
+            value = _add(value, self.term(), sign)
+        self.depth -= 1
+        return value
+
+    def term(self) -> dict:
+        value = self.unary()
+        while True:
+            token = self.peek()
+            if token in ("*", "\\cdot", "\\times"):
+                self.take()
+                value = _mul(value, self.unary())
+            elif token in ("/", "\\div"):
+                self.take()
+                value = _mul(value, _inverse(self.unary()))
+            elif token is not None and self._starts_atom(token):
+                value = _mul(value, self.power())
+            else:
+                return value
+
+    def unary(self) -> dict:
+        if self.peek() in ("-", "+"):
+            sign = -1 if self.take() == "-" else 1
+            value = self.unary()
+            return _mul(_const(sign), value)
+        return self.power()
+
+    def power(self) -> dict:
+        value = self.atom()
+        while self.peek() in ("^", "!"):
+            if self.take() == "!":
+                value = _factorial(value)
+            else:
+                value = _power(value, self.exponent())
+        return value
+
+    def exponent(self) -> dict:
+        if self.peek() == "-":
+            self.take()
+            return _mul(_const(-1), self.atom())
+        return self.atom()
+
+    @staticmethod
+    def _starts_atom(token: str) -> bool:
+        return token[0].isdigit() or token[0] == "." or token.isalpha() or token in ("(", "{", "\\frac", "\\sqrt",
+                                                                                     "\\pi")
+
+    def atom(self) -> dict:
+        token = self.take()
+        if token[0].isdigit() or token[0] == ".":
+            if self.peek() is not None and (self.peek()[0].isdigit() or self.peek()[0] == "."):
+                raise _Abort("adjacent numbers")
+            return _const(Fraction(token))
+        if token in ("(", "{"):
+            value = self.expr()
+            self.take(")" if token == "(" else "}")
+            return value
+        if token == "\\frac":
+            num = self.group()
+            return _mul(num, _inverse(self.group()))
+        if token == "\\sqrt":
+            if self.peek() == "[":
+                raise _Abort("nth root")
+            return _sqrt(self.group())
+        if token == "i":
+            return {(1, True): Fraction(1)}
+        if token.isalpha() and len(token) == 1 or token in _CONSTANT_SYMBOLS:
+            if self.peek() is not None and self.peek().isalpha() and len(self.peek()) == 1:
+                raise _Abort("a word, not a product of letters")
+            return _const(self.point[_CONSTANT_SYMBOLS.get(token, token)])
+        raise _Abort(f"unsupported token {token}")
+
+    def group(self) -> dict:
+        self.take("{")
+        value = self.expr()
+        self.take("}")
+        return value
+
+
+def _factorial(value: dict) -> dict:
+    q = _rational(value)
+    if q is None or q.denominator != 1 or not 0 <= q <= 3000:
+        raise _Abort("factorial")
+    return _const(math.factorial(int(q)))
+
+
+def tokens(text: str) -> list[str] | None:
+    r"""Tokens of a normalized answer, or None if it holds anything outside the grammar.
+
+    >>> tokens(r"\frac{x+1}{2}")
+    ['\\frac', '{', 'x', '+', '1', '}', '{', '2', '}']
+    """
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or len(out) >= MAX_TOKENS:
+            return None
+        token = match.group(1)
+        if token in _FUNCTIONS_ABORT or (token.startswith("\\") and token not in (
+                "\\frac", "\\sqrt", "\\cdot", "\\times", "\\div", "\\pi")):
+            return None
+        out.append(token)
+        pos = match.end()
+    return out or None
+
+
+def unknowns(toks: list[str]) -> set[str]:
+    return {t for t in toks if len(t) == 1 and t.isalpha() and t != "i"} | {"pi" for t in toks if t == "\\pi"}
+
+
+def evaluate(text: str, points: list[dict]) -> list[dict] | None:
+    r"""Exact values of ``text`` at each point (unknown -> Fraction), or None when outside the grammar.
+
+    >>> evaluate(r"2\sqrt{2}", [{}]) == evaluate(r"\sqrt{8}", [{}])
+    True
+    """
+    toks = tokens(text)
+    if toks is None:
+        return None
+    try:
+        return [_Parser(toks, point).parse() for point in points]
+    except (_Abort, KeyError, ZeroDivisionError, ValueError, OverflowError, RecursionError):
+        return None
+
+
+def same_value(a: str, b: str) -> bool | None:
+    r"""Are two expressions equal? Exact at two random rational points for the unknowns (polynomial identity
+    testing: unequal rational functions agree at a random point with probability ~1e-15); None if undecided.
+
+    >>> same_value("(x+1)^2", "x^2+2x+1"), same_value(r"\frac{1}{2004!}", r"\frac{1}{2006!}")
+    (True, False)
+    """
+    ta, tb = tokens(a), tokens(b)
+    if ta is None or tb is None:
+        return None
+    names = sorted(unknowns(ta) | unknowns(tb))
+    rng = random.Random(",".join(names))
+    points = [{n: Fraction(rng.randrange(10**6, 10**9), rng.randrange(1, 10**3)) for n in names} for _ in range(2)]
+    va, vb = evaluate(a, points), evaluate(b, points)
+    if va is None or vb is None:
+        return None
+    return va == vb
