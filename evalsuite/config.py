@@ -47,7 +47,7 @@ class EvalConfig:
     dtype: str = "auto"
     tensor_parallel_size: int = 1
     data_parallel_size: int = 1
-    gpu_memory_utilization: float = 0.9
+    gpu_memory_utilization: float | None = None  # vLLM's default; on CPU it is the share of RAM
     max_model_len: int | None = None
     vllm_kwargs: dict[str, Any] = field(default_factory=dict)
 

@@ -87,15 +87,18 @@ def maj_at_k(texts: Sequence[str], correct: Sequence[bool | None], k: int) -> fl
     return 1.0 if verdicts[winner] else 0.0
 
 
-def summarize(records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str]) -> dict[str, Any]:
+def summarize(
+    records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str], n: int | None = None
+) -> dict[str, Any]:
     """The flat metrics dict of a finished run from its sample records (see docs/evalsuite.md).
 
     Each record holds ``completions``, ``rewards`` ({name: [value | None per completion]}), and when known
     ``lengths`` and ``truncated``. Correctness is the ``accuracy`` reward's value being 1.0, format the
-    ``format`` reward's; prompts whose verdicts are all None (no gold) are left out of accuracy, pass@k
+    ``format`` reward's; ``n`` (default: the most completions any record has) names maj@n. Prompts whose verdicts are all None (no gold) are left out of accuracy, pass@k
     and maj@n. A metric with nothing to average is None.
     """
-    n = max((len(r["completions"]) for r in records), default=0)
+    if n is None:
+        n = max((len(r["completions"]) for r in records), default=1)
     graded = [(r, _verdicts(r)) for r in records]
     graded = [(r, v) for r, v in graded if any(x is not None for x in v)]
     metrics: dict[str, Any] = {}

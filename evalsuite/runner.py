@@ -111,7 +111,7 @@ def run(
     timings["score_s"] += time.perf_counter() - t
     by_id = {r["id"]: r for r in [*resumed, *new_records]}
     records = [by_id[e.id] for e in examples]
-    metrics = metrics_mod.summarize(records, k=config.k, reward_names=config.rewards)
+    metrics = metrics_mod.summarize(records, k=config.k, reward_names=config.rewards, n=config.n)
     timings["total_s"] = time.perf_counter() - started
     timings["generated_tokens"] = tokens
     timings["tokens_per_s"] = tokens / timings["generate_s"] if timings["generate_s"] else None
@@ -168,7 +168,7 @@ def score(
         "timings": {"total_s": time.perf_counter() - started},
         "counts": {"prompts": len(records), "samples": sum(len(r["completions"]) for r in records)},
         "n": n,
-        "metrics": metrics_mod.summarize(records, k=k, reward_names=list(rewards)),
+        "metrics": metrics_mod.summarize(records, k=k, reward_names=list(rewards), n=n),
     }
     write_json_atomic(target / "summary.json", summary)
     return summary

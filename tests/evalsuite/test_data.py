@@ -1,0 +1,133 @@
+"""Data loading in every format, message building with the system prompt, and each bad-row message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evalsuite.data import DataError, build_messages, load_rows, read_located_rows, to_examples
+
+ROWS = [{"prompt": "1+1?", "solution": "2"}, {"prompt": "2+2?", "solution": "4"}, {"prompt": "3+3?", "solution": "6"}]
+
+
+def test_jsonl_json_and_data_key(tmp_path, write_jsonl):
+    write_jsonl(tmp_path / "a.jsonl", ROWS)
+    (tmp_path / "b.json").write_text(json.dumps(ROWS))
+    (tmp_path / "c.json").write_text(json.dumps({"data": ROWS}))
+    (tmp_path / "d.json").write_text("".join(json.dumps(r) + "\n" for r in ROWS))  # JSON lines named .json
+    for name in ("a.jsonl", "b.json", "c.json", "d.json"):
+        assert load_rows(tmp_path / name) == ROWS
+    assert load_rows(tmp_path / "a.jsonl", limit=2) == ROWS[:2]
+    assert load_rows(tmp_path / "b.json", limit=0) == []
+
+
+def test_jsonl_skips_blank_lines_and_keeps_line_numbers(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps(ROWS[0]) + "\n\n" + json.dumps(ROWS[1]) + "\n")
+    assert [w for w, _ in read_located_rows(p)] == ["line 1", "line 3"]
+
+
+def test_parquet(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "a.parquet")
+    assert load_rows(tmp_path / "a.parquet") == ROWS
+    assert load_rows(tmp_path / "a.parquet", limit=1) == ROWS[:1]
+
+
+def test_datasets_folder_and_split(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_list(ROWS)
+    ds.save_to_disk(str(tmp_path / "plain"))
+    datasets.DatasetDict({"train": ds, "test": ds.select([2])}).save_to_disk(str(tmp_path / "dd"))
+    datasets.DatasetDict({"a": ds, "b": ds}).save_to_disk(str(tmp_path / "two"))
+    assert load_rows(tmp_path / "plain") == ROWS
+    assert load_rows(tmp_path / "dd") == ROWS  # train by default
+    assert load_rows(f"{tmp_path / 'dd'}::test") == ROWS[2:]
+    with pytest.raises(DataError, match=r"no split 'dev'; splits: train, test"):
+        load_rows(f"{tmp_path / 'dd'}::dev")
+    with pytest.raises(DataError, match=r"choose a split with PATH::split; splits: a, b"):
+        load_rows(tmp_path / "two")
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"prompt": "a", "solution": "1"}\n{"prompt": "b" "solution": "2"}\n', r"bad\.jsonl, line 2: malformed JSON \(Expecting ',' delimiter at column 16\)"),
+        ('{"prompt": "a"}\n[1, 2]\n', r"bad\.jsonl, line 2: expected a JSON object, got a list"),
+        ('"text"\n', r"bad\.jsonl, line 1: expected a JSON object, got a string"),
+    ],
+)
+def test_bad_jsonl(tmp_path, content, message):
+    p = tmp_path / "bad.jsonl"
+    p.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_rows(p)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.jsonl: no such file or directory"):
+        load_rows(tmp_path / "nope.jsonl")
+    (tmp_path / "x.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match=r"x\.csv: unsupported data format '\.csv'"):
+        load_rows(tmp_path / "x.csv")
+    (tmp_path / "x.json").write_text('[{"a": 1},\n {"a": }]')
+    with pytest.raises(DataError, match=r"x\.json, line 2: malformed JSON \(Expecting value at column 8\)"):
+        load_rows(tmp_path / "x.json")
+    (tmp_path / "y.json").write_text('[{"a": 1}, 3]')
+    with pytest.raises(DataError, match=r"y\.json, row 2: expected a JSON object, got a number"):
+        load_rows(tmp_path / "y.json")
+    (tmp_path / "z.json").write_text('{"rows": []}')
+    with pytest.raises(DataError, match=r"z\.json: expected a list of objects or \{\"data\": \[\.\.\.\]\}"):
+        load_rows(tmp_path / "z.json")
+    (tmp_path / "x.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match=r"x\.parquet: not a readable parquet file"):
+        load_rows(tmp_path / "x.parquet")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(DataError, match=r"folder: not a saved datasets folder"):
+        load_rows(tmp_path / "folder")
+
+
+def test_build_messages_system_prompt_rules():
+    assert build_messages({"prompt": "q"}) == [{"role": "user", "content": "q"}]
+    assert build_messages({"prompt": "q"}, system_prompt="S") == [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "q"},
+    ]
+    own = [{"role": "system", "content": "mine"}, {"role": "user", "content": "q"}]
+    assert build_messages({"messages": own}, system_prompt="S") == own  # the row's own system prompt wins
+    conversational = [{"role": "user", "content": "q"}]
+    assert build_messages({"prompt": conversational}, system_prompt="S")[0] == {"role": "system", "content": "S"}
+    assert build_messages({"q": "x"}, prompt_key="q") == [{"role": "user", "content": "x"}]
+    row = {"messages": conversational}
+    build_messages(row, system_prompt="S")
+    assert row == {"messages": conversational} and len(conversational) == 1  # the row is not changed
+
+
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        ({"solution": "1"}, "missing column 'prompt' or 'messages'"),
+        ({"prompt": "  ", "solution": "1"}, "column 'prompt' is empty"),
+        ({"prompt": 3, "solution": "1"}, "column 'prompt' must be text or a list of messages, got int"),
+        ({"messages": [], "solution": "1"}, "column 'messages' is an empty list of messages"),
+        ({"messages": [{"role": "user"}], "solution": "1"}, "column 'messages': message 0 must be an object with 'role' and 'content'"),
+        ({"prompt": "q"}, "missing column 'solution' (the gold answer)"),
+        ({"prompt": "q", "solution": "1", "id": [1]}, "column 'id' must be a string or an integer, got list"),
+    ],
+)
+def test_bad_rows_name_file_line_and_problem(row, message):
+    with pytest.raises(DataError) as err:
+        to_examples([("line 7", row)], source="data.jsonl")
+    assert str(err.value) == f"data.jsonl, line 7: {message}"
+
+
+def test_examples_ids_and_columns():
+    rows = [("line 1", {"prompt": "a", "solution": "1", "level": 3}), ("line 2", {"prompt": "b", "solution": "2", "images": "x.png"})]
+    examples = to_examples(rows, source="d.jsonl", solution_key="solution")
+    assert [e.id for e in examples] == [0, 1]
+    assert examples[0].columns == {"level": 3} and examples[1].images == ["x.png"]
+    with pytest.raises(DataError, match=r"d\.jsonl, line 2: duplicate id 'a' \(first seen at line 1\)"):
+        to_examples([("line 1", {"id": "a", "prompt": "a", "solution": "1"}), ("line 2", {"id": "a", "prompt": "b", "solution": "1"})], source="d.jsonl")
