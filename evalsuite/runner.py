@@ -11,6 +11,7 @@ from typing import Any
 
 from evalsuite import metrics as metrics_mod
 from evalsuite.backends import Prompt, Sampling, load_backend
+from evalsuite.backends.base import check_model_path
 from evalsuite.config import EvalConfig, make_config
 from evalsuite.data import Example, read_located_rows, to_examples
 from evalsuite.errors import EvalError
@@ -59,6 +60,8 @@ def run(
         messages_key=config.messages_key,
         solution_key=config.solution_key,
     )
+    if model is None:
+        check_model_path(config.model)
     settings = config.generation_settings()
     if model is not None and not config.model:
         settings["model"] = f"<in-memory {type(model).__name__}>"

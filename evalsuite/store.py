@@ -87,6 +87,7 @@ class OutputDir:
         self.samples = self.path / SAMPLES
         self.summary = self.path / SUMMARY
         self.settings = self.path / SETTINGS
+        self._pending_settings: dict | None = None
 
     def prepare(self, settings: dict, *, overwrite: bool) -> list[dict]:
         """Make the folder ready and return the records already finished there.
@@ -120,7 +121,7 @@ class OutputDir:
                 "use --overwrite to start over, or another --output-dir"
             )
         else:
-            write_json_atomic(self.settings, settings)
+            self._pending_settings = settings  # written with the first batch, so a failed start leaves no trace
         return read_samples(self.samples, repair=True) if self.samples.exists() else []
 
     def append(self, records: Iterable[dict]) -> None:
@@ -128,6 +129,9 @@ class OutputDir:
         data = "".join(json.dumps(r, ensure_ascii=False, default=_jsonable) + "\n" for r in records)
         if not data:
             return
+        if self._pending_settings is not None:
+            write_json_atomic(self.settings, self._pending_settings)
+            self._pending_settings = None
         with self.samples.open("a", encoding="utf-8") as handle:
             handle.write(data)
             handle.flush()

@@ -71,16 +71,22 @@ class TransformersBackend:
         device = next(self.model.parameters()).device
         inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
         per_prompt = 1 if sampling.greedy else sampling.n
-        generation = self._generation_config(sampling, per_prompt)
+        generation = self._generation_config(sampling)
+        if per_prompt > 1:
+            inputs = {k: v.repeat_interleave(per_prompt, dim=0) if hasattr(v, "repeat_interleave") else v
+                      for k, v in inputs.items()}
+        processors = []
+        if not sampling.greedy:
+            seeds = [row_seed(sampling.seed, p.index, j) for p in prompts for j in range(per_prompt)]
+            processors.append(SeededSampler(seeds, sampling, device))
         was_training = self.model.training
-        rng_devices = [device] if device.type == "cuda" else []
         try:
             self.model.eval()
-            with torch.no_grad(), torch.random.fork_rng(devices=rng_devices):
-                torch.manual_seed(sampling.seed + prompts[0].index)
+            with torch.no_grad():
                 output = self.model.generate(
                     **inputs,
                     generation_config=generation,
+                    logits_processor=processors or None,
                     tokenizer=self.tokenizer if sampling.stop else None,
                 )
         finally:
@@ -126,7 +132,7 @@ class TransformersBackend:
                 return value
         return 0
 
-    def _generation_config(self, sampling: Sampling, per_prompt: int):
+    def _generation_config(self, sampling: Sampling):
         from transformers import GenerationConfig
 
         base = getattr(self.model, "generation_config", None)
@@ -135,18 +141,17 @@ class TransformersBackend:
             eos = self.tokenizer.eos_token_id
         if eos is None:
             raise EvalError("the tokenizer has no end-of-sequence token; cannot tell when a completion ends")
+        # Always "greedy" to transformers: sampling happens in SeededSampler, which turns the scores into
+        # Gumbel-perturbed ones whose argmax is a draw from the temperature/top-k/top-p distribution.
         settings = {
             "max_new_tokens": sampling.max_tokens,
-            "do_sample": not sampling.greedy,
+            "do_sample": False,
             "eos_token_id": eos,
             "pad_token_id": self._pad_id(),
             "use_cache": True,
-            "num_return_sequences": per_prompt,
             "stop_strings": list(sampling.stop) or None,
             "repetition_penalty": 1.0,  # the model's own defaults (e.g. 1.05) are not applied: same as vLLM
         }
-        if not sampling.greedy:
-            settings.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k_or_none or 0)
         return GenerationConfig(**settings)
 
     def _completion(self, ids: list[int], eos: set[int], pad: int | None, sampling: Sampling) -> Completion:
@@ -164,6 +169,45 @@ class TransformersBackend:
         if stopped:
             reason = "stop"
         return Completion(text=text, token_ids=list(ids), finish_reason=reason)
+
+
+def row_seed(seed: int, index: int, sample: int) -> int:
+    """The seed of one sample's generator: a function of the run seed, the prompt's position in the data
+    and the sample number only, so a prompt draws the same samples whatever batch it is in (and on resume)."""
+    return (seed * 1_000_003 + index * 4_099 + sample) % (2**63 - 1)
+
+
+class SeededSampler:
+    """A logits processor that samples each row with its own ``torch.Generator`` (Gumbel-max trick):
+    scores / temperature, top-k and top-p cuts as in transformers' warpers, plus Gumbel noise, so the
+    argmax that greedy search takes is a draw from the cut distribution. The global RNG is never used."""
+
+    def __init__(self, seeds: list[int], sampling: Sampling, device: Any):
+        import torch
+
+        self.temperature = sampling.temperature
+        self.top_k = sampling.top_k_or_none
+        self.top_p = sampling.top_p
+        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        scores = scores.float() / self.temperature
+        vocab = scores.shape[-1]
+        if self.top_k is not None and self.top_k < vocab:
+            kth = torch.topk(scores, self.top_k, dim=-1).values[:, -1:]
+            scores = scores.masked_fill(scores < kth, float("-inf"))
+        if self.top_p < 1.0:
+            ordered, order = torch.sort(scores, descending=True, dim=-1)
+            probs = ordered.softmax(dim=-1)
+            before = probs.cumsum(dim=-1) - probs  # mass strictly above each token
+            drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= self.top_p)
+            scores = scores.masked_fill(drop, float("-inf"))
+        uniform = torch.stack(
+            [torch.rand(vocab, generator=g, device=scores.device) for g in self.generators]
+        ).clamp_(1e-10, 1.0 - 1e-7)
+        return scores - torch.log(-torch.log(uniform))
 
 
 def _as_set(value: Any) -> set[int]:
