@@ -170,7 +170,7 @@ def _read_jsonl(p: Path, name: str, limit: int | None) -> list[tuple[str, dict]]
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as err:
                 raise DataError(locate(name, f"line {number}", f"malformed JSON ({err.msg} at column {err.colno})")) from None
             if not isinstance(row, dict):
