@@ -4,6 +4,7 @@ They must never count an empty answer as a match, nor let item order, case, punc
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 from rapidfuzz import fuzz
@@ -14,6 +15,7 @@ from rewards.registry import Reward, check, check_gold_key, register
 _NUMBERED = re.compile(r"\(\s*\d+\s*\)")
 _SEPARATORS = re.compile(r"[\n;,]")
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+_ASCII_PUNCTUATION = str.maketrans("", "", "".join(c for c in string.punctuation if unicodedata.category(c)[0] == "P"))
 
 
 def items(text: str) -> set[str]:
@@ -30,11 +32,19 @@ def items(text: str) -> set[str]:
     result = set()
     for part in parts:
         part = _LIST_MARKER.sub("", part).lower()
-        part = "".join(ch for ch in part if not unicodedata.category(ch).startswith("P"))
+        part = _strip_punctuation(part)
         part = " ".join(part.split())
         if part:
             result.add(part)
     return result
+
+
+def _strip_punctuation(text: str) -> str:
+    """``text`` without Unicode punctuation (categories P*); symbols such as ``+`` and ``$`` stay."""
+    text = text.translate(_ASCII_PUNCTUATION)
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
 
 
 def _matches(pred: set[str], gold: set[str], fuzzy: float | None) -> int:
