@@ -57,6 +57,10 @@ def parse(text: str):
         return None
     exact = _DECIMAL.sub(lambda m: r"\frac{" + (m.group(1) + m.group(2)).lstrip("0").rjust(1, "0") + "}{1"
                          + "0" * len(m.group(2)) + "}", text)
+    for joiner, combine in (("\\lor", sympy.Or), ("\\land", sympy.And)):
+        if joiner in exact:
+            parts = [parse(part) for part in exact.split(joiner)]
+            return None if any(p is None or not _is_relation(p) for p in parts) else combine(*parts)
     readers = (_from_text, _from_latex) if _PLAIN_FUNCTION.search(exact) else (_from_latex, _from_text)
     for reader in readers:
         obj = reader(exact)

@@ -129,9 +129,11 @@ def _settle(keys: list, timeout: float) -> dict:
             verdicts[key] = _cache_put(key, decided)
     if hard:
         for key, (status, verdict) in zip(hard, _run_hard(hard, timeout), strict=True):
-            verdicts[key] = _cache_put(key, status == "ok" and bool(verdict))
-            if status == "timeout":
+            verdicts[key] = status == "ok" and bool(verdict)
+            if status == "timeout":  # not cached: a rerun under less load may finish
                 _count_timeout()
+            else:
+                _cache_put(key, verdicts[key])
     return verdicts
 
 

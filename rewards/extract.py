@@ -28,6 +28,7 @@ _PHRASE = re.compile(
 )
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s*$|\s)")
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?![\w])|(?<![\w.])-?\.\d+")
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _HEDGE_GAP = re.compile(r"^[\s$.,;]*(?:,|or|and|\\text\{\s*(?:or|and)\s*\}|\\quad)?[\s$,]*$", re.IGNORECASE)
 
 
@@ -59,6 +60,9 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
             return _clip(answer, config)
     if tagged or _looks_bare(region):
         return _clip(region.strip(), config) or None
+    span = _closing_math_span(region)
+    if span:
+        return _clip(span, config)
     if config.last_number:
         numbers = _NUMBER.findall(region)
         return numbers[-1] if numbers else None
@@ -153,6 +157,22 @@ def _unclosed(rest: str) -> str:
         if depth < 0:
             return ""
     return line + "}" * depth if len(line) <= 200 else ""
+
+
+def _closing_math_span(text: str) -> str | None:
+    r"""The last ``$...$`` / ``\(...\)`` / ``\[...\]`` span, when nothing numeric follows it and it is no sentence.
+
+    >>> _closing_math_span(r"Therefore $x \geq 5$ is the solution.")
+    'x \\geq 5'
+    """
+    spans = list(_MATH_SPAN.finditer(text))
+    if not spans:
+        return None
+    last = spans[-1]
+    body = next(group for group in last.groups() if group is not None).strip()
+    if not body or len(body) > 300 or is_prose(body) or re.search(r"\d", text[last.end():]):
+        return None
+    return body
 
 
 def _phrase_answer(text: str) -> str | None:

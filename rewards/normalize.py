@@ -50,22 +50,25 @@ _UNITS = {
 _UNIT_OF = {spelling: canon for canon, spellings in _UNITS.items() for spelling in spellings}
 _UNIT_WORDS = "|".join(sorted(map(re.escape, _UNIT_OF), key=len, reverse=True))
 _TRAILING_UNIT = re.compile(
-    r"(?<=[\d}\s)])\s*(?:\\(?:text|mbox|mathrm|textrm|operatorname)\s*\{\s*(?P<a>" + _UNIT_WORDS + r")\s*\}"
+    r"(?<=[\d}\s)])\s*(?:\\(?:text|textnormal|mbox|mathrm|textrm|operatorname)\s*\{\s*(?P<a>" + _UNIT_WORDS + r")\s*\}"
     r"|(?P<b>" + _UNIT_WORDS + r"))(?P<pow>\s*\^\s*\{?[23]\}?)?\s*\.?\s*$"
 )
 _TRAILING_NOUN = re.compile(
     r"^(?P<number>[-+]?(?:\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}))\s*"
-    r"(?:\\(?:text|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
+    r"(?:\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
-_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
+_ARRAY = re.compile(r"\[?\s*\\begin\{array\}\{[^{}]*\}(.*?)\\end\{array\}\s*\]?", re.DOTALL)
+_TEXT_CMD = re.compile(r"\\(?:text|textnormal|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
 _THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |'|[ \t])(?=\d{3}(?!\d))")
 _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
-_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*percent\s*\}|\s+percent)\s*$")
-_DOLLAR_PREFIX = re.compile(r"^(?:\\\$|\\text\{\s*\\\$\s*\}|\$|USD\s*)\s*(?=[-\d.])")
+_PERCENT = re.compile(
+    r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*(?:percent|pct)\s*\}|\s*(?:percent|percentage|pct))\s*$")
+_DOLLAR_PREFIX = re.compile(r"^(?:\\\$|\\text\{\s*\\\$\s*\}|\$|USD\s*|€|£|\\euro|\\pounds)\s*(?=[-\d.])")
+_CURRENCY_SUFFIX = re.compile(r"(?<=\d)\s*(?:\\\$|€|£|\\euro)\s*$")
 _WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\})\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+)")
 _FRAC_SHORT2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d|\\[a-zA-Z]+)")
@@ -89,20 +92,28 @@ def normalize(answer: str) -> Answer:
 @lru_cache(maxsize=65536)
 def _normalize(text: str) -> Answer:
     text = unwrap_math(_UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))
-    text = _PREFIX.sub("", text.strip())
+    text = unwrap_math(_PREFIX.sub("", text.strip()))
+    text = re.sub(r"(?<!\\)\$", "", text)
+    text = re.sub(r"\\begin\{[bBvV]?matrix\}", r"\\begin{pmatrix}", text)
+    text = re.sub(r"\\end\{[bBvV]?matrix\}", r"\\end{pmatrix}", text)
+    text = text.replace("!=", "\\neq ").replace(">=", "\\geq ").replace("<=", "\\leq ")
+    text = re.sub(r"\\(?:ne|neq)(?![a-zA-Z])", r"\\neq ", text)
+    text = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq ", text)
+    text = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq ", text)
+    text = re.sub(r"\\lt(?![a-zA-Z])", "<", text).replace("\\gt ", ">").replace("\\gt", ">")
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])\s*", "", text)
     text = re.sub(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])", "", text)
-    text = re.sub(r"\\[dt]frac(?![a-zA-Z])", r"\\frac", text)
+    text = _ARRAY.sub(r"\\begin{pmatrix}\1\\end{pmatrix}", text)
+    text = re.sub(r"\\[dtc]frac(?![a-zA-Z])", r"\\frac", text)
     text = _THOUSANDS_MARKED.sub("", text)
     text = _SPACES.sub(" ", text)
-    text = _DOLLAR_PREFIX.sub("", text.strip())
+    text = _CURRENCY_SUFFIX.sub("", _DOLLAR_PREFIX.sub("", text.strip()))
     text, percent = _strip_percent(text)
     text, unit = _strip_unit(text)
     text = _DEGREE.sub("", text)
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
-    if "," in text and len(re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[a-zA-Z]+", "", text))) <= 2:
-        text = _CONJUNCTION.sub(",", text)
+    text = _conjunctions(text)
     text = re.sub(r"(?:\s*,\s*)+,", ",", text)
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     if _THOUSANDS_PLAIN.match(text):
@@ -164,6 +175,20 @@ def _strip_noun(text: str) -> tuple[str, str]:
     return match.group("number"), noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun
 
 
+def _conjunctions(text: str) -> str:
+    r"""``3 or 4`` / ``19, 46, and 82`` list items (a comma); between relations ``\lor``/``\land`` instead.
+
+    >>> _conjunctions("x<1 or x>2"), _conjunctions("19, 46, and 82")
+    ('x<1 \\lor x>2', '19, 46,82')
+    """
+    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[a-zA-Z]+", "", text))
+    if len([w for w in words if w not in ("and", "or")]) > 1 or not _CONJUNCTION.search(text):
+        return text
+    if re.search(r"[<>]|\\(?:leq|geq|neq)", text):
+        return re.sub(r"\s*\bor\b\s*", r" \\lor ", re.sub(r"\s*\band\b\s*", r" \\land ", text))
+    return _CONJUNCTION.sub(",", text)
+
+
 def _numeric_looking(prefix: str) -> bool:
     bare = re.sub(r"\\(?:frac|dfrac|sqrt|pi|cdot|times)", "", prefix)
     return bool(re.search(r"\d", bare)) and not re.search(r"[a-zA-Z]", bare)
@@ -180,7 +205,7 @@ def _unwrap_text_commands(text: str) -> str:
 
 def _text_body(body: str) -> str:
     words = body.strip()
-    return "," if words in ("or", "and", ",") else words
+    return {"or": " or ", "and": " and ", ",": ","}.get(words, words)
 
 
 def _short_forms(text: str) -> str:

@@ -1,0 +1,73 @@
+"""Extraction: which answer a grader reads (tags, boxes, phrases, choices, last number), and verdicts on it."""
+
+import pytest
+
+from rewards.equivalence import verify
+from rewards.extract import extract_answer
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("<think>maybe \\boxed{3}</think><answer>\\boxed{4}</answer>", "4"),
+    ("<think>maybe 3</think><answer> 7 </answer>", "7"),
+    ("<think>x</think>\n<answer>1/2</answer>", "1/2"),
+    ("<answer>The answer is 5</answer>", "5"),
+    ("<answer>1</answer> then <answer>2</answer>", "2"),
+    (r"so $\boxed{\frac{3}{4}}$.", r"\frac{3}{4}"),
+    (r"so $\boxed{\frac{\sqrt{a^{2}}}{2}}$.", r"\frac{\sqrt{a^{2}}}{2}"),
+    (r"\boxed {5}", "5"),
+    (r"\boxed 5$.", "5"),
+    (r"\fbox{12}", "12"),
+    (r"\boxed{3}. Wait, that is wrong. Recomputing: \boxed{4}", "4"),
+    (r"\boxed{3} or \boxed{4}", "3, 4"),
+    (r"$\boxed{3}$ and $\boxed{4}$", "3, 4"),
+    (r"$\boxed{3}$, $\boxed{3}$", "3"),
+    (r"we get \boxed{\frac{3}{56}.", r"\frac{3}{56}"),
+    ("The answer is (B).", "B"),
+    ("Therefore, the correct option is C.", "C"),
+    ("The final answer is: 42", "42"),
+    ("**Final Answer:** 12", "12"),
+    ("We get 12 apples, then 15 apples.", "15"),
+    ("She has 1,250 dollars left.", "1,250"),
+    ("It is .5 of the total and so -3 remains", "-3"),
+    (r"\frac{\sqrt3}{2}", r"\frac{\sqrt3}{2}"),
+    ("x^2 - 1 = 0", "x^2 - 1 = 0"),
+    ("no numbers here at all", None),
+    ("", None),
+])
+def test_extract_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize("text", [None, 5, b"\\boxed{1}", ["\\boxed{1}"], "\\boxed{" * 5000, "{" * 10000 + "}"])
+def test_extract_never_raises(text):
+    extract_answer(text)
+
+
+@pytest.mark.parametrize("gold,pred,expected", [
+    ("5", "<think>it is \\boxed{5}</think><answer>7</answer>", False),
+    ("7", "<think>it is \\boxed{5}</think><answer>7</answer>", True),
+    ("1", r"Adding up gives $\boxed{\frac{3}{56}.", False),
+    (r"\frac{3}{56}", r"Adding up gives $\boxed{\frac{3}{56}.", True),
+    ("5", r"$\boxed {5}$", True),
+    ("5", r"$\fbox{5}$", True),
+    (r"\frac{1}{2}", "<answer>1/2</answer>", True),
+    ("B", "Looking at each option... The answer is (B).", True),
+    ("B", "Looking at each option... The answer is (D).", False),
+    ("4", r"First $\boxed{3}$. Hmm, I dropped a term; redoing it gives $\boxed{4}$.", True),
+    ("3", r"First $\boxed{3}$. Hmm, I dropped a term; redoing it gives $\boxed{4}$.", False),
+    ("3", r"It is either $\boxed{3}$ or $\boxed{4}$.", False),
+    ("4", r"It is either $\boxed{3}$ or $\boxed{4}$.", False),
+    ("3", r"$\boxed{3 \text{ or } 4}$", False),
+    ("3, 4", r"The roots are $\boxed{3}$ and $\boxed{4}$.", True),
+    ("42", "<answer>The total is 42 apples.</answer>", True),
+    ("42", "<answer>Either 41 or 42 apples.</answer>", False),
+    ("18", "She sells 9 eggs at 2 dollars each, so she makes 18 dollars.", True),
+    ("18", "Janet keeps 9 eggs.\n#### 18", True),
+    ("7", "I cannot solve this.", False),
+    ("7", "", False),
+    (r"\boxed{16}", r"So $\boxed{16}$.", True),
+    (r"$\frac{7}{2}$", r"So $\boxed{3.5}$.", True),
+    ("<answer>12</answer>", "<answer>12</answer>", True),
+])
+def test_verify_reads_the_committed_answer(gold, pred, expected):
+    assert verify(pred, gold) is expected

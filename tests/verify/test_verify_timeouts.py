@@ -1,0 +1,117 @@
+"""Never hang, never raise: adversarial inputs from the main thread, threads, asyncio and process pools.
+Bounds here are generous hang guards (timeout + 5 s), not speed tests."""
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from rewards import equivalence
+from rewards.equivalence import timeout_count, verify, verify_batch
+
+TIMEOUT = 1.0
+BOUND = TIMEOUT + 5.0
+ADVERSARIAL = [
+    (r"$\boxed{\sin(10^{10^{10}})}$", "1"),
+    (r"$\boxed{(1+10^{-100})^{10^{100}}}$", "e"),
+    (r"$\boxed{10^{10^{10^{10}}}}$", "1"),
+    (r"$\boxed{e^{e^{e^{e^{e}}}}}$", "1"),
+    (r"$\boxed{\sin^{30}(x)\cos^{30}(x)}$", r"\frac{\sin^{30}(2x)}{2^{30}}"),
+    (r"\boxed{" + "(" * 300 + "1" + ")" * 300 + "}", "1"),
+    ("9" * 200_000, "9"),
+    (r"\boxed{" + "x+" * 5000 + "1}", "1"),
+]
+
+
+def _timed(pred, gold):
+    start = time.monotonic()
+    verdict = verify(pred, gold, timeout=TIMEOUT)
+    return verdict, time.monotonic() - start
+
+
+@pytest.mark.parametrize("pred,gold", ADVERSARIAL)
+def test_adversarial_from_main_thread(pred, gold):
+    verdict, seconds = _timed(pred, gold)
+    assert verdict is False and seconds < BOUND
+
+
+def test_adversarial_from_worker_threads():
+    with concurrent.futures.ThreadPoolExecutor(4) as executor:
+        results = list(executor.map(lambda pair: _timed(*pair), ADVERSARIAL))
+    assert all(verdict is False and seconds < BOUND * 2 for verdict, seconds in results)
+
+
+def test_adversarial_from_asyncio():
+    async def main():
+        loop = asyncio.get_running_loop()
+        direct = verify(*ADVERSARIAL[3], timeout=TIMEOUT)
+        offloaded = await asyncio.gather(*(loop.run_in_executor(None, verify, p, g, TIMEOUT) for p, g in ADVERSARIAL[:4]))
+        return [direct, *offloaded]
+
+    start = time.monotonic()
+    assert asyncio.run(main()) == [False] * 5
+    assert time.monotonic() - start < BOUND * 3
+
+
+def _in_child(pair):
+    verdict, seconds = _timed(*pair)
+    return verdict, seconds, verify("<answer>4</answer>", "4", timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork", "forkserver"])
+def test_adversarial_inside_a_process_pool(method):
+    equivalence.verify(r"\boxed{\tan x}", r"\cot x")  # the parent has a live worker pool when the children fork
+    context = multiprocessing.get_context(method)
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+        results = list(executor.map(_in_child, ADVERSARIAL[3:5], timeout=120))
+    assert all(verdict is False and seconds < BOUND + 10 and sane for verdict, seconds, sane in results)
+
+
+def test_inside_daemonic_multiprocessing_pool_workers():
+    with multiprocessing.get_context("fork").Pool(2) as workers:
+        results = workers.map(_in_child, ADVERSARIAL[3:5])
+    assert all(verdict is False and sane for verdict, _, sane in results)
+
+
+def test_timeouts_are_counted_and_worker_is_replaced():
+    before = timeout_count()
+    assert verify(*ADVERSARIAL[4], timeout=0.5) is False
+    assert timeout_count() == before + 1
+    assert verify(r"\boxed{\tan^2 x + 1}", r"\sec^2 x", timeout=5.0) is True
+
+
+def test_batch_with_adversarial_rows_keeps_the_others():
+    pairs = [ADVERSARIAL[3], (r"\boxed{\sin 2x}", r"2\sin x\cos x"), ("<answer>5</answer>", "5"), ADVERSARIAL[4]]
+    start = time.monotonic()
+    assert verify_batch(pairs, timeout=TIMEOUT) == [False, True, True, False]
+    assert time.monotonic() - start < BOUND * 2
+
+
+@pytest.mark.parametrize("pred,gold", [
+    (None, "1"), ("1", None), (b"1", "1"), (1, 1), ("", ""), ("\x00\\boxed{\x00}", "\x00"), ("\\" * 10_000, "1"),
+    ("{" * 50_000, "}" * 50_000), ("\\boxed{" + "\\frac{1}{" * 2000 + "}" * 2000 + "}", "0"),
+    ("<answer>" * 1000, "</answer>" * 1000), (r"\boxed{\begin{pmatrix}1&2\end{pmatrix}}", r"\{1,2\}"),
+])
+def test_never_raises(pred, gold):
+    assert verify(pred, gold, timeout=TIMEOUT) in (True, False)
+
+
+def test_verify_batch_never_raises_on_bad_pairs():
+    assert verify_batch([("1", "1"), None, ("1",), (1, 2)], timeout=TIMEOUT) == [True, False, False, False]
+
+
+def test_many_threads_share_the_pool():
+    results = []
+
+    def work(i):
+        results.append(verify(rf"\boxed{{\sin {i}x}}", rf"\sin({i}x)", timeout=5.0))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == [True] * 12
