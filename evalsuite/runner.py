@@ -16,7 +16,7 @@ from evalsuite.config import EvalConfig, make_config
 from evalsuite.data import Example, read_located_rows, to_examples
 from evalsuite.errors import EvalError
 from evalsuite.report import Progress
-from evalsuite.scoring import build_rewards, score_record
+from evalsuite.scoring import build_rewards, score_record, warm_up_in_background
 from evalsuite.store import OutputDir, read_samples, write_json_atomic, write_jsonl_atomic
 
 __all__ = ["EvalConfig", "compare", "make_config", "run", "score"]
@@ -78,6 +78,8 @@ def run(
     new_records: list[dict] = []
     backend = None
     if pending:
+        if "accuracy" in fns:
+            warm_up_in_background()
         t = time.perf_counter()
         backend = load_backend(config.backend, config, model=model, tokenizer=tokenizer)
         timings["load_s"] = time.perf_counter() - t
