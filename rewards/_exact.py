@@ -17,11 +17,12 @@ _SCI = re.compile(rf"^({_DEC})(?:e|E|\s*(?:\\times|\\cdot|\*)\s*10\^)\{{?([-+]?\
 _FRAC = re.compile(r"^\\frac\{(-?\d+)\}\{(-?\d+)\}$")
 _SLASH = re.compile(r"^(\d+)/(\d+)$")
 _POWER = re.compile(r"^(\d+)\^\{?(-?\d+)\}?$")
-_ASSIGNMENT = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?=(?!.*[=<>])")
+_ASSIGNMENT = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-z,]*\))?=(?!.*[=<>])")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z ]*$")
 _MIXED = re.compile(r"^(\d+) ?\\frac\{(\d+)\}\{(\d+)\}$")
 _REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)\)|\\overline(\d))$")
 _CHOICE = re.compile(r"^\(?([A-J])\)?$")
+_CHOICE_LEAD = re.compile(r"^\(?([A-Ja-j])\)?(?:[.:)]\s*|\s+|$)(?!.*[=+*/^])")
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}"}
 
 
@@ -44,7 +45,8 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return True
     choice = _choice(gold.text)
     if choice:
-        return _choice(pred.text) == choice if _choice(pred.text) or _is_value(pred) else None
+        picked = _picked_choice(pred.text)
+        return picked == choice if picked or _is_value(pred) else None
     if ":" in pred.text or ":" in gold.text:  # clock times and ratios: compared as written
         return False
     if _WORD.match(pred.text) and _WORD.match(gold.text) and len(gold.text) > 1 and len(pred.text) > 1:
@@ -139,6 +141,12 @@ def _unassigned(text: str, other: str) -> str:
 def _choice(text: str) -> str | None:
     match = _CHOICE.match(text.replace("\\text{", "").replace("}", ""))
     return match.group(1) if match else None
+
+
+def _picked_choice(text: str) -> str | None:
+    r"""The option letter a prediction names: ``B``, ``(b)``, ``B) 42``, ``\text{(B)}``."""
+    match = _CHOICE_LEAD.match(text.replace("\\text{", "").replace("\\textbf{", "").replace("}", ""))
+    return match.group(1).upper() if match else None
 
 
 def _is_value(answer: Answer) -> bool:

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import sympy
 from sympy import Basic, FiniteSet, Interval, MatrixBase, Tuple
+from sympy.core.function import AppliedUndef
 from sympy.core.relational import Relational
 
 from rewards.normalize import Answer
@@ -212,7 +213,7 @@ def _is_relation(x) -> bool:
 def _assigned_value(eq: sympy.Eq):
     """``x = 3`` -> 3 and ``y = 2x+1`` -> 2x+1: the side opposite a lone symbol (an assignment)."""
     lhs, rhs = eq.lhs, eq.rhs
-    if isinstance(lhs, sympy.Symbol) and lhs not in rhs.free_symbols:
+    if isinstance(lhs, (sympy.Symbol, AppliedUndef)) and not rhs.has(lhs):
         return rhs
     if isinstance(rhs, sympy.Symbol) and rhs not in lhs.free_symbols and not lhs.free_symbols:
         return lhs

@@ -58,6 +58,8 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
         answer = reader(region)
         if answer:
             return _clip(answer, config)
+    if not tagged and "<think>" in text and "</think>" not in text:
+        return None  # still thinking (truncated): an intermediate number is no committed answer
     if tagged or _looks_bare(region):
         return _clip(region.strip(), config) or None
     span = _closing_math_span(region)
@@ -91,12 +93,15 @@ def _clip(answer: str, config: ExtractionConfig) -> str:
 
 
 def _answer_region(text: str, tag: str) -> tuple[str, bool]:
-    """The last closed ``<tag>`` block; else what follows ``</think>``; else the whole text."""
-    close = text.rfind(f"</{tag}>")
+    """The last closed ``<tag>`` block (or an unclosed last one); else what follows ``</think>``; else the
+    whole text."""
+    close, opening = text.rfind(f"</{tag}>"), text.rfind(f"<{tag}>")
     if close >= 0:
         start = text.rfind(f"<{tag}>", 0, close)
-        if start >= 0:
+        if start >= 0 and opening < close:
             return text[start + len(tag) + 2: close], True
+    if opening >= 0 and opening > close:
+        return text[opening + len(tag) + 2:], True
     think_end = text.rfind("</think>")
     if think_end >= 0 and text[think_end + 8:].strip():
         return text[think_end + 8:], False

@@ -114,6 +114,9 @@ def _normalize(text: str) -> Answer:
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
     text = _conjunctions(text)
+    text = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", text)
+    if text.startswith("{") and text.endswith("}") and _balanced(text[1:-1]) and "," in text:
+        text = "\\{" + text[1:-1] + "\\}"
     text = re.sub(r"(?:\s*,\s*)+,", ",", text)
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     if _THOUSANDS_PLAIN.match(text):
