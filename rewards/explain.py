@@ -7,6 +7,7 @@ from typing import Any
 
 from rewards.combine import Combined
 from rewards.completions import completion_lengths, completion_text, gold_text, token_ids
+from rewards.equivalence import timeout_count
 from rewards.extract import extract_answer
 from rewards.registry import Reward, get
 
@@ -21,7 +22,8 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
 
     Returns ``reward``, ``value``, ``text``, ``length`` and ``length_unit``, ``answer`` (what
     ``extract_answer`` reads), ``gold`` and ``gold_answer`` (when a gold column is given), ``group_lengths``
-    (with ``group``), and ``details``: the parts of the formula a built-in reward computed (for a
+    (with ``group``), ``verify_timeouts`` (math checks that timed out during this call, and so
+    counted as wrong), and ``details``: the parts of the formula a built-in reward computed (for a
     ``combine``-d reward, each part's weight, value and details).
 
     >>> info = explain("cosine", "<answer>4</answer>", solution="4")
@@ -34,6 +36,7 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
     text = completion_text(completion)
     texts = [completion_text(c) for c in batch]
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
+    timeouts = timeout_count()
     value, details = _score(fn, batch, kwargs)
     info: dict[str, Any] = {
         "reward": getattr(fn, "__name__", type(fn).__name__),
@@ -42,6 +45,7 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
         "length": lengths[0],
         "length_unit": "tokens" if token_ids(kwargs.get("completion_ids"), len(batch)) is not None else "chars",
         "answer": extract_answer(text),
+        "verify_timeouts": timeout_count() - timeouts,
     }
     gold_key = getattr(fn, "params", {}).get("gold_key", "solution")
     if gold_key in columns:
