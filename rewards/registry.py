@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,7 @@ def check(reward: str, param: str, value: Any, valid: str, ok: bool) -> None:
 def check_number(
     reward: str, param: str, value: Any, *, low: float | None = None, high: float | None = None,
     low_open: bool = False, integer: bool = False,
-) -> float:
+) -> float | int:
     """``value`` as a finite number within ``[low, high]`` (``(low, high]`` when ``low_open``), else ValueError.
 
     >>> check_number("cosine", "max_len", 0, low=0, low_open=True, integer=True)
@@ -64,7 +65,7 @@ def check_number(
     if high is not None:
         bounds.append(f"<= {high:g}")
     valid = " ".join([kind, " and ".join(bounds)]).strip()
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = is_number and math.isfinite(value) and (not integer or float(value).is_integer())
     if ok and low is not None:
         ok = value > low if low_open else value >= low
