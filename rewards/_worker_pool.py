@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _HEADER = struct.Struct(">I")
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,12 +25,20 @@ _BOOT = (
 )
 
 
+def _default_workers() -> int:
+    configured = os.environ.get("GRPOKIT_VERIFY_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return min(int(configured), 64)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    return max(1, min(4, cores))
+
+
 @dataclass(frozen=True)
 class PoolConfig:
-    """``workers`` processes; a task overrunning its budget by ``grace`` s kills its worker; a worker not
+    """``workers`` processes (env ``GRPOKIT_VERIFY_WORKERS``, default min(4, cores)); a task overrunning its budget by ``grace`` s kills its worker; a worker not
     ready within ``start_timeout`` s is replaced; workers are recycled after ``max_tasks`` tasks."""
 
-    workers: int = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
+    workers: int = field(default_factory=lambda: _default_workers())
     grace: float = 0.3
     start_timeout: float = 30.0
     max_tasks: int = 5000
@@ -107,8 +115,8 @@ class WorkerPool:
     (overran ``timeout``; the worker was interrupted or killed) or ``"error"`` (worker died).
     """
 
-    def __init__(self, config: PoolConfig = PoolConfig()):
-        self.config = config
+    def __init__(self, config: PoolConfig | None = None):
+        self.config = config or PoolConfig()
         self.pid = os.getpid()
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
@@ -179,13 +187,17 @@ class _Dispatch:
             1 + len(tasks) // max(1, pool.config.workers))
 
     def run(self) -> list[tuple[str, bool]]:
-        while self.pending or self.active:
-            self._fill()
-            if not self.active:
-                self._expire_pending()
-                break
-            self._wait()
-        return self.results
+        try:
+            while self.pending or self.active:
+                self._fill()
+                if not self.active:
+                    self._expire_pending()
+                    break
+                self._wait()
+            return self.results
+        finally:  # interrupted (KeyboardInterrupt, a bug): never leak a busy worker
+            for fd in list(self.active):
+                self._finish(fd, ("error", False), healthy=False)
 
     def _fill(self) -> None:
         while self.pending:

@@ -60,11 +60,13 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
             return _clip(answer, config)
     if not tagged and "<think>" in text and "</think>" not in text:
         return None  # still thinking (truncated): an intermediate number is no committed answer
-    if tagged or _looks_bare(region):
+    if tagged:
         return _clip(region.strip(), config) or None
     span = _closing_math_span(region)
     if span:
         return _clip(span, config)
+    if _looks_bare(region):
+        return _clip(region.strip(), config) or None
     if config.last_number:
         numbers = _NUMBER.findall(region)
         return numbers[-1] if numbers else None

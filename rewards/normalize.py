@@ -58,6 +58,10 @@ _TRAILING_NOUN = re.compile(
     r"(?:\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
+_VECTOR = re.compile(r"\\begin\{pmatrix\}((?:(?!\\begin).)*?)\\end\{pmatrix\}", re.DOTALL)
+_NUMBER_WORDS = {word: str(i) for i, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
 _ARRAY = re.compile(r"\[?\s*\\begin\{array\}\{[^{}]*\}(.*?)\\end\{array\}\s*\]?", re.DOTALL)
 _TEXT_CMD = re.compile(r"\\(?:text|textnormal|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
@@ -114,6 +118,8 @@ def _normalize(text: str) -> Answer:
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
     text = _conjunctions(text)
+    text = _VECTOR.sub(_vector_as_tuple, text)
+    text = _NUMBER_WORDS.get(text.lower(), text)
     text = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", text)
     if text.startswith("{") and text.endswith("}") and _balanced(text[1:-1]) and "," in text:
         text = "\\{" + text[1:-1] + "\\}"
@@ -176,6 +182,17 @@ def _strip_noun(text: str) -> tuple[str, str]:
     if not match or noun in _MATH_WORDS:
         return text, ""
     return match.group("number"), noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun
+
+
+def _vector_as_tuple(match: re.Match) -> str:
+    r"""A one-column or one-row ``pmatrix`` is a vector, written as the tuple of its entries."""
+    body = match.group(1).strip().rstrip("\\").strip()
+    rows = [row.strip() for row in body.split("\\\\")]
+    if len(rows) > 1 and all("&" not in row for row in rows):
+        return "(" + ",".join(rows) + ")"
+    if len(rows) == 1 and "&" in rows[0]:
+        return "(" + ",".join(cell.strip() for cell in rows[0].split("&")) + ")"
+    return match.group(0)
 
 
 def _conjunctions(text: str) -> str:
