@@ -358,31 +358,55 @@ class Evaluator:
         self.rows = _load_rows(recipe.eval.data, limit=recipe.eval.config.get("limit"), source=recipe.source,
                                key="eval.data")
 
-    def __call__(self, model, tag: str) -> dict[str, Any]:
-        from evalsuite.runner import EvalConfig, run
+    def config(self, tag: str):
+        """The evalsuite EvalConfig for one evaluation (fresh output folder per tag, never resumed)."""
+        from evalsuite.config import make_config
+        from evalsuite.errors import EvalError
 
+        d, e = self.recipe.data, self.recipe.eval
+        names, params = _eval_rewards(self.recipe)
         values = {
-            "model": self.recipe.model.path,
-            "data": self.recipe.eval.data,
-            "system_prompt": self.recipe.data.system_prompt,
+            "data": e.data,
+            "system_prompt": d.system_prompt,
+            "prompt_key": d.prompt_key,
+            "messages_key": d.messages_key,
+            "solution_key": d.solution_key,
+            "rewards": names,
+            "reward_params": params,
+            "seed": self.recipe.seed,
+            **e.config,
             "output_dir": str(Path(self.recipe.output_dir) / "eval" / tag),
-            **self.recipe.eval.config,
+            "overwrite": True,
         }
-        if "rewards" not in self.recipe.eval.config:
-            values["rewards"] = _eval_reward_names(self.recipe)
+        if isinstance(e.config.get("rewards"), dict | list | tuple | str) and "reward_params" not in e.config:
+            values["reward_params"] = {}
+        try:
+            return make_config(None, values)
+        except EvalError as exc:
+            raise RecipeError(self.recipe.source, "eval", str(exc)) from None
+
+    def __call__(self, model, tag: str) -> dict[str, Any]:
+        from evalsuite.runner import run
+
+        config = self.config(tag)
         was_training = model.training
         model.eval()
         try:
-            result = run(EvalConfig(**values), rows=self.rows, model=model, tokenizer=self.processing_class,
-                         progress=self.progress)
+            result = run(config, rows=self.rows, model=model, tokenizer=self.processing_class, progress=self.progress)
         finally:
             model.train(was_training)
         return result["metrics"]
 
 
-def _eval_reward_names(recipe: Recipe):
-    """Training rewards that evalsuite can rebuild by name (registry names without params)."""
-    return [spec.name for spec in recipe.rewards if ":" not in spec.name and not spec.params]
+def _eval_rewards(recipe: Recipe) -> tuple[list[str], dict[str, dict]]:
+    """Training rewards evalsuite can rebuild by name (registry names; the first configuration of each)."""
+    names, params = [], {}
+    for spec in recipe.rewards:
+        if ":" in spec.name or spec.name in params:
+            continue
+        names.append(spec.name)
+        params[spec.name] = dict(spec.params)
+    return names, {k: v for k, v in params.items() if v}
 
 
 def _eval_callback(evaluator: Evaluator, every: int, sink: dict[str, Any], stage: str):
@@ -402,6 +426,32 @@ def _eval_callback(evaluator: Evaluator, every: int, sink: dict[str, Any], stage
     return EvalEveryNSteps()
 
 
+_COMPACT_KEYS = ("loss", "reward", "rewards/accuracy/mean", "rewards/format/mean", "step_time")
+
+
+def _compact_log(stage: str):
+    """A callback printing one line per logged step instead of TRL's dict dumps (used by the demo)."""
+    from transformers import TrainerCallback
+
+    class CompactLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs or "train_runtime" in logs:
+                return
+            parts = [f"{k.split('/')[1] if k.startswith('rewards/') else k}={logs[k]:.3g}"
+                     for k in _COMPACT_KEYS if isinstance(logs.get(k), int | float)]
+            print(f"  {stage} step {state.global_step}/{state.max_steps}: {' '.join(parts)}", flush=True)
+
+    return CompactLog()
+
+
+def _quiet(trainer, stage: str) -> None:
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(_compact_log(stage))
+
+
 # ----------------------------------------------------------------------------------------------- stages
 
 
@@ -411,7 +461,7 @@ def _is_main() -> bool:
     return PartialState().is_main_process
 
 
-def run_sft(recipe: Recipe, model, processing_class, callbacks=()):
+def run_sft(recipe: Recipe, model, processing_class, callbacks=(), *, compact: bool = False):
     """The warm-up stage: TRL's SFTTrainer with completion-only loss. Returns (model, log_history)."""
     from trl import SFTTrainer
 
@@ -427,6 +477,8 @@ def run_sft(recipe: Recipe, model, processing_class, callbacks=()):
         peft_config=lora_config(recipe),
         callbacks=list(callbacks),
     )
+    if compact:
+        _quiet(trainer, "sft")
     trainer.train()
     model = trainer.model
     if recipe.lora is not None:  # GRPO starts from the merged SFT weights with a fresh adapter
@@ -434,7 +486,7 @@ def run_sft(recipe: Recipe, model, processing_class, callbacks=()):
     return model, list(trainer.state.log_history)
 
 
-def run_grpo(recipe: Recipe, model, processing_class, callbacks=()):
+def run_grpo(recipe: Recipe, model, processing_class, callbacks=(), *, compact: bool = False):
     """The GRPO stage: TRL's GRPOTrainer with registry rewards. Returns (trainer, log_history)."""
     from trl import GRPOTrainer
 
@@ -455,6 +507,8 @@ def run_grpo(recipe: Recipe, model, processing_class, callbacks=()):
         peft_config=lora_config(recipe),
         callbacks=list(callbacks),
     )
+    if compact:
+        _quiet(trainer, "grpo")
     trainer.train()
     return trainer, list(trainer.state.log_history)
 
@@ -470,9 +524,12 @@ def check_data(recipe: Recipe) -> dict[str, int]:
     return counts
 
 
-def run(recipe: Recipe, *, progress: bool = True, save: bool = True) -> RunResult:
+def run(recipe: Recipe, *, progress: bool = True, save: bool = True, compact: bool = False) -> RunResult:
     """Run the recipe: [eval before] -> [SFT -> eval] -> GRPO -> eval; writes OUTPUT_DIR/summary.json,
-    OUTPUT_DIR/rewards.png and (with ``save``) the final model under OUTPUT_DIR/final."""
+    OUTPUT_DIR/rewards.png and (with ``save``) the final model under OUTPUT_DIR/final.
+
+    ``progress`` shows evalsuite's progress bars; ``compact`` prints one line per logged training step
+    instead of TRL's progress bar and log dicts."""
     from transformers import set_seed
 
     out = Path(recipe.output_dir)
@@ -506,12 +563,14 @@ def run(recipe: Recipe, *, progress: bool = True, save: bool = True) -> RunResul
 
     if recipe.sft is not None:
         t = time.perf_counter()
-        model, result.log_history["sft"] = run_sft(recipe, model, processing_class, _callbacks("sft"))
+        model, result.log_history["sft"] = run_sft(recipe, model, processing_class, _callbacks("sft"),
+                                                        compact=compact)
         result.timings["sft"] = time.perf_counter() - t
         _evaluate("after_sft")
 
     t = time.perf_counter()
-    trainer, result.log_history["grpo"] = run_grpo(recipe, model, processing_class, _callbacks("grpo"))
+    trainer, result.log_history["grpo"] = run_grpo(recipe, model, processing_class, _callbacks("grpo"),
+                                                             compact=compact)
     result.timings["grpo"] = time.perf_counter() - t
     model = trainer.model
     _evaluate("after")

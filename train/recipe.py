@@ -23,6 +23,7 @@ _REMOVED_HINTS = {
     "shorten long prompts in the data instead",
     "use_liger_loss": "removed from GRPOConfig in TRL 1.x (see `use_liger_kernel`)",
     "vllm_guided_decoding_regex": "renamed in TRL 1.x",
+    "warmup_ratio": "removed in transformers 5: a `warmup_steps` below 1 is read as a ratio (e.g. 0.1)",
 }
 # GRPOConfig/SFTConfig fields the launcher fills in itself.
 _MANAGED = {"reward_weights": "set `weight` on each entry of the `rewards` section instead"}
@@ -193,7 +194,10 @@ def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
     for depth, part in enumerate(parts[:-1]):
         where = ".".join(parts[: depth + 1])
         if isinstance(node, list):
-            node = node[_index(part, node, where, source)]
+            index = _index(part, node, where, source)
+            if isinstance(node[index], str):  # `- accuracy` is short for `- name: accuracy`
+                node[index] = {"name": node[index]}
+            node = node[index]
             continue
         if node.get(part) is None:
             node[part] = {}

@@ -1,0 +1,22 @@
+"""Shared fixtures for the train tests: a tiny random text model and the arithmetic data, built once per worker.
+They must never touch the network or write outside pytest's temporary folders."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def arithmetic_data(tmp_path_factory):
+    from fixtures import arithmetic
+
+    return arithmetic.build(tmp_path_factory.mktemp("arith"), n_heldout=16)
+
+
+@pytest.fixture(scope="session")
+def tiny_text_model(tmp_path_factory):
+    from fixtures import arithmetic, tiny
+
+    return tiny.build_text_model(
+        tmp_path_factory.mktemp("tiny-model"), corpus=arithmetic.corpus(), hidden_size=64, num_layers=2
+    )
