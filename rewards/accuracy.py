@@ -24,6 +24,7 @@ def correctness(texts: list[str], golds: list[str], timeout: float) -> list[bool
 
 
 def _accuracy_rows(texts, kwargs, *, gold_key, timeout):
+    """Rows of ``accuracy``: gold, extracted answer, verdict (None without gold), value."""
     golds = gold_texts(kwargs, gold_key, len(texts))
     return [
         {"gold": gold, "answer": extract_answer(text), "correct": ok, "value": None if ok is None else float(ok)}
@@ -46,6 +47,7 @@ def accuracy(gold_key: str = "solution", timeout: float = 5.0) -> Reward:
 
 
 def _exact_match_rows(texts, kwargs, *, gold_key, tag):
+    """Rows of ``exact_match``: normalized gold and answer, and the value."""
     rows = []
     for text, gold in zip(texts, gold_texts(kwargs, gold_key, len(texts)), strict=True):
         answer = last_block(text, tag) if tag else extract_answer(text)

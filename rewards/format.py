@@ -48,6 +48,7 @@ def _layout_problem(text: str, tags: tuple[str, ...]) -> str | None:
 
 
 def _format_rows(texts, kwargs, *, tags, prefilled_think):
+    """Rows of ``format``: why the layout fails (``problem``, None if it holds) and the value."""
     rows = []
     for text in texts:
         problem = _layout_problem(_scored_text(text, tags, prefilled_think), tags)
@@ -89,6 +90,7 @@ def _last_closed_start(text: str, tag: str) -> int | None:
 
 
 def _format_partial_rows(texts, kwargs, *, tags, weights, prefilled_think):
+    """Rows of ``format_partial``: which of the three conditions hold, and the weighted value."""
     think, answer = tags
     rows = []
     for text in texts:
@@ -126,6 +128,7 @@ def format_partial(
 
 
 def _tag_count_rows(texts, kwargs, *, tags, prefilled_think):
+    """Rows of ``tag_count``: how often each tag occurs, and the value."""
     markers = [m for tag in tags for m in (f"<{tag}>", f"</{tag}>")]
     rows = []
     for text in texts:
@@ -156,6 +159,7 @@ _STEP = re.compile(
 
 
 def _reasoning_steps_rows(texts, kwargs, *, min_steps):
+    """Rows of ``reasoning_steps``: the step markers found, and the value."""
     rows = []
     for text in texts:
         steps = len(_STEP.findall(text))

@@ -11,6 +11,7 @@ from rewards.registry import Reward, check_gold_key, check_number, register
 
 
 def _length_rows(texts, kwargs, *, gold_key, timeout):
+    """Rows of ``length``: L, its group and the group's bounds, the verdict, lambda, and the value."""
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
     groups = group_ids(kwargs.get("prompts"), len(texts))
     correct = correctness(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
@@ -45,6 +46,7 @@ def length(gold_key: str = "solution", timeout: float = 5.0) -> Reward:
 
 def _cosine_rows(texts, kwargs, *, max_len, min_value_wrong, max_value_wrong, min_value_correct,
                  max_value_correct, gold_key, timeout):
+    """Rows of ``cosine``: L, the verdict, the clamped progress p, and the value."""
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
     correct = correctness(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
     rows = []
@@ -87,6 +89,7 @@ def cosine(
 
 
 def _soft_overlong_rows(texts, kwargs, *, max_len, cache_len):
+    """Rows of ``soft_overlong``: L and the value."""
     rows = []
     for length in completion_lengths(texts, kwargs.get("completion_ids")):
         if length <= max_len - cache_len:
@@ -114,6 +117,7 @@ def soft_overlong(max_len: int, cache_len: int) -> Reward:
 
 
 def _length_penalty_rows(texts, kwargs, *, max_len, max_penalty):
+    """Rows of ``length_penalty``: L and the value."""
     return [
         {"length": length, "value": max_penalty * min(length / max_len, 1.0)}
         for length in completion_lengths(texts, kwargs.get("completion_ids"))

@@ -10,6 +10,7 @@ _UNITS = ("words", "tokens")
 
 
 def _repetition_rows(texts, kwargs, *, ngram_size, max_penalty, unit):
+    """Rows of ``repetition``: the unit used, total and unique n-grams, and the value."""
     ids = token_ids(kwargs.get("completion_ids"), len(texts)) if unit == "tokens" else None
     used = "tokens" if ids is not None else "words"
     sequences = ids if ids is not None else [text.lower().split() for text in texts]

@@ -67,6 +67,7 @@ def _matches(pred: set[str], gold: set[str], fuzzy: float | None) -> int:
 
 
 def _iou_rows(texts, kwargs, *, gold_key, fuzzy):
+    """Rows of ``iou``: both item sets, how many matched, and the value."""
     rows = []
     for text, gold in zip(texts, gold_texts(kwargs, gold_key, len(texts)), strict=True):
         pred_items, gold_items = items(text), items(gold)
