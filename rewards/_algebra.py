@@ -17,6 +17,11 @@ _TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\\[a-zA-Z]+|[a-zA-Z]|[-+*/^(){}!])"
 _FUNCTIONS_ABORT = {"\\sin", "\\cos", "\\tan", "\\log", "\\ln", "\\exp", "\\sec", "\\csc", "\\cot", "\\arcsin",
                     "\\arccos", "\\arctan", "\\lim", "\\sum", "\\int", "\\prod", "\\operatorname"}
 _CONSTANT_SYMBOLS = {"\\pi": "pi"}
+_LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
+_FUNCTION_NAMES = {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "lg", "abs", "max", "min", "gcd",
+                   "lcm", "mod", "det", "deg", "arg"}
+SHORT_WORDS = {"yes", "no", "not", "odd", "and", "or", "all", "any", "one", "two", "six", "ten", "red", "top", "off",
+               "on", "in", "out", "up", "is", "it", "am", "pm", "ok", "dne", "nan", "inf", "oo", "and", "nor", "new"}
 
 
 class _Abort(Exception):
@@ -165,6 +170,8 @@ class _Parser:
                 self.take()
                 value = _mul(value, _inverse(self.unary()))
             elif token is not None and self._starts_atom(token):
+                if token == "\\frac" and self._mixed_number_ahead():
+                    raise _Abort("2\\frac{1}{2}: a mixed number or a product?")
                 value = _mul(value, self.power())
             else:
                 return value
@@ -191,6 +198,11 @@ class _Parser:
             return _mul(_const(-1), self.atom())
         return self.atom()
 
+    def _mixed_number_ahead(self) -> bool:
+        before = self.tokens[self.pos - 1] if self.pos else ""
+        ahead = self.tokens[self.pos + 1: self.pos + 7]
+        return before[:1].isdigit() and len(ahead) == 6 and ahead[1].isdigit() and ahead[4].isdigit()
+
     @staticmethod
     def _starts_atom(token: str) -> bool:
         return token[0].isdigit() or token[0] == "." or token.isalpha() or token in ("(", "{", "\\frac", "\\sqrt",
@@ -216,8 +228,6 @@ class _Parser:
         if token == "i":
             return {(1, True): Fraction(1)}
         if token.isalpha() and len(token) == 1 or token in _CONSTANT_SYMBOLS:
-            if self.peek() is not None and self.peek().isalpha() and len(self.peek()) == 1:
-                raise _Abort("a word, not a product of letters")
             return _const(self.point[_CONSTANT_SYMBOLS.get(token, token)])
         raise _Abort(f"unsupported token {token}")
 
@@ -243,6 +253,9 @@ def tokens(text: str) -> list[str] | None:
     """
     out, pos = [], 0
     text = text.strip()
+    for run in _LETTER_RUN.findall(text):
+        if len(run) > 3 or run.lower() in SHORT_WORDS or run.lower() in _FUNCTION_NAMES:
+            return None  # a word or a function name, not a product of letters
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or len(out) >= MAX_TOKENS:

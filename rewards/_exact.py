@@ -49,7 +49,7 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return picked == choice if picked or _is_value(pred) else None
     if ":" in pred.text or ":" in gold.text:  # clock times and ratios: compared as written
         return False
-    if _WORD.match(pred.text) and _WORD.match(gold.text) and len(gold.text) > 1 and len(pred.text) > 1:
+    if _WORD.match(pred.text) and _WORD.match(gold.text) and (_is_word(pred.text) or _is_word(gold.text)):
         return pred.text.lower() == gold.text.lower()
     p, g = _unassigned(pred.text, gold.text), _unassigned(gold.text, pred.text)
     if _CHAIN.match(p) or _CHAIN.match(g):
@@ -129,6 +129,12 @@ def _same_expression(p: str, g: str, p_percent: bool, g_percent: bool) -> bool |
 
 def _texts(text: str, percent: bool) -> list[str]:
     return [text, "(" + text + ")/100"] if percent else [text]
+
+
+def _is_word(text: str) -> bool:
+    """``Tuesday``, ``even``, ``yes``: a word, not a product of letters like ``ab``."""
+    bare = text.replace(" ", "").lower()
+    return len(bare) >= 4 or bare in _algebra.SHORT_WORDS
 
 
 def _unassigned(text: str, other: str) -> str:

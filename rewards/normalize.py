@@ -54,8 +54,8 @@ _TRAILING_UNIT = re.compile(
     r"|(?P<b>" + _UNIT_WORDS + r"))(?P<pow>\s*\^\s*\{?[23]\}?)?\s*\.?\s*$"
 )
 _TRAILING_NOUN = re.compile(
-    r"^(?P<number>[-+]?(?:\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}))\s*"
-    r"(?:\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
+    r"^(?P<number>[-+]?(?:\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}))"
+    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
 _VECTOR = re.compile(r"\\begin\{pmatrix\}((?:(?!\\begin).)*?)\\end\{pmatrix\}", re.DOTALL)
