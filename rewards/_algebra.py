@@ -21,7 +21,7 @@ _LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _FUNCTION_NAMES = {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "lg", "abs", "max", "min", "gcd",
                    "lcm", "mod", "det", "deg", "arg"}
 SHORT_WORDS = {"yes", "no", "not", "odd", "and", "or", "all", "any", "one", "two", "six", "ten", "red", "top", "off",
-               "on", "in", "out", "up", "is", "it", "am", "pm", "ok", "dne", "nan", "inf", "oo", "and", "nor", "new"}
+               "on", "in", "out", "up", "is", "it", "am", "pm", "ok", "dne", "nan", "inf", "oo", "nor", "new"}
 
 
 class _Abort(Exception):
