@@ -84,7 +84,8 @@ def check_reward(
     """Check ``fn(completions, **kwargs)`` against the reward contract and return a ``CheckReport``;
     raise ``RewardContractError`` listing every problem found.
 
-    Rules: it has a readable ``__name__``; it returns one finite float (or ``None``) per completion,
+    Rules: it has a readable ``__name__``; it takes the batch as ``completions=`` (TRL) and positionally
+    (ms-swift); it returns one finite float (or ``None``) per completion,
     for string and conversational completions alike and for an empty batch; it never raises; it gives
     the same values twice, for both completion forms, and after a pickle round trip; it ignores unknown
     keyword arguments; every call returns within ``time_limit`` seconds from a worker thread.
@@ -138,10 +139,11 @@ def _conversational(texts: Sequence[str]) -> list[list[dict[str, str]]]:
 
 def _check_batch(fn, texts, kwargs, report: CheckReport, time_limit: float, reference: bool) -> None:
     """Run every per-batch rule; append what breaks to ``report.problems``."""
-    plain = _call(fn, texts, kwargs, report, time_limit, "string completions")
+    plain = _call(fn, texts, kwargs, report, time_limit, "string completions (by keyword, as TRL passes them)")
     if plain is None:
         return
-    again = _call(fn, texts, kwargs, report, time_limit, "the same call again")
+    again = _call(fn, texts, kwargs, report, time_limit, "the same call again (positional, as ms-swift passes them)",
+                  positional=True)
     if again is not None and not _same(plain, again):
         report.problems.append(f"not deterministic: two identical calls gave {_diff(plain, again, texts)}")
     chat = _call(fn, _conversational(texts), kwargs, report, time_limit, "conversational completions")
@@ -160,14 +162,18 @@ def _check_batch(fn, texts, kwargs, report: CheckReport, time_limit: float, refe
         report.problems.append(f"the unpickled copy scores differently: {_diff(plain, unpickled, texts)}")
 
 
-def _call(fn, completions, kwargs, report: CheckReport, time_limit: float, what: str) -> list | None:
+def _call(fn, completions, kwargs, report: CheckReport, time_limit: float, what: str,
+          positional: bool = False) -> list | None:
     """Call ``fn`` from a worker thread; return its values if they are valid, else record why and return None."""
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         start = time.perf_counter()
         try:
-            outcome["values"] = fn(completions, **kwargs)
+            if positional:
+                outcome["values"] = fn(completions, **kwargs)
+            else:
+                outcome["values"] = fn(completions=completions, **kwargs)
         except BaseException:  # the checker reports every exception, including the odd SystemExit
             outcome["error"] = traceback.format_exc(limit=-3)
         outcome["seconds"] = time.perf_counter() - start

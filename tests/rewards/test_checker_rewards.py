@@ -105,3 +105,12 @@ def test_hypothesis_examples_find_and_shrink_a_failure():
     assert check_reward(breaks_on_answer_tag, completions=["x"]).problems == []
     with pytest.raises(RewardContractError, match="on a generated batch"):
         check_reward(breaks_on_answer_tag, completions=["x"], examples=300)
+
+
+def differently_named(comps, **kwargs):
+    return [0.0 for _ in comps]
+
+
+def test_first_parameter_must_be_called_completions():
+    with pytest.raises(RewardContractError, match="by keyword, as TRL passes them"):
+        check_reward(differently_named)
