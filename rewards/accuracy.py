@@ -3,7 +3,7 @@ They must never score a sample without a gold answer as wrong (that is ``None``)
 
 from __future__ import annotations
 
-from rewards.completions import gold_texts, last_block
+from rewards.completions import TAG_NAME, gold_texts, last_block
 from rewards.equivalence import verify_batch
 from rewards.extract import extract_answer
 from rewards.registry import Reward, check, check_gold_key, check_number, register
@@ -71,5 +71,5 @@ def exact_match(gold_key: str = "solution", tag: str | None = None) -> Reward:
     """
     gold_key = check_gold_key("exact_match", gold_key)
     check("exact_match", "tag", tag, "None or a tag name such as 'latex'",
-          tag is None or (isinstance(tag, str) and bool(tag.strip()) and "<" not in tag and ">" not in tag))
+          tag is None or (isinstance(tag, str) and TAG_NAME.fullmatch(tag) is not None))
     return Reward("exact_match", _exact_match_rows, gold_key=gold_key, tag=tag)

@@ -4,8 +4,11 @@ It must never raise on malformed input: anything unreadable becomes an empty str
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
+
+TAG_NAME = re.compile(r"[A-Za-z_][\w.:-]*")  # what may go between < and > in a layout tag
 
 
 def completion_text(completion: Any) -> str:

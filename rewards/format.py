@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rewards.completions import TAG_NAME
 from rewards.registry import Reward, check, check_number, register
-
-_TAG_NAME = re.compile(r"[A-Za-z_][\w.:-]*")
 
 
 def _check_tags(reward: str, tags: Any, count: int | None = None) -> tuple[str, ...]:
@@ -17,8 +16,8 @@ def _check_tags(reward: str, tags: Any, count: int | None = None) -> tuple[str, 
     valid = "a tuple of distinct tag names such as ('think', 'answer')"
     if count is not None:
         valid += f" with exactly {count} names"
-    ok = isinstance(tags, (tuple, list)) and len(tags) > 0 and len(set(tags)) == len(tags)
-    ok = ok and all(isinstance(t, str) and _TAG_NAME.fullmatch(t) for t in tags)
+    ok = isinstance(tags, (tuple, list)) and len(tags) > 0
+    ok = ok and all(isinstance(t, str) and TAG_NAME.fullmatch(t) for t in tags) and len(set(tags)) == len(tags)
     check(reward, "tags", tags, valid, ok and (count is None or len(tags) == count))
     return tuple(tags)
 

@@ -134,3 +134,27 @@ def test_importing_rewards_never_imports_torch_or_transformers():
             "print(sorted(m for m in ('torch', 'transformers', 'trl', 'swift', 'verl') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_NAMES | {"length_penalty", "reasoning_steps"}))
+def test_any_parameter_value_builds_a_reward_or_raises_value_error(name):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    anything = st.one_of(
+        st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=8), st.lists(st.one_of(st.text(max_size=5), st.floats(), st.lists(st.integers())), max_size=4),
+        st.tuples(st.text(max_size=5)), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
+
+    @settings(max_examples=200, deadline=None, database=None, derandomize=True)
+    @given(st.sampled_from(sorted(rewards.parameters(name))), anything)
+    def run(param, value):
+        params = {**REQUIRED.get(name, {}), param: value}
+        try:
+            fn = rewards.get(name, **params)
+        except ValueError:
+            return
+        assert fn.__name__ == name and len(fn(["<think>a</think><answer>4</answer>"], solution="4")) == 1
+
+    run()
