@@ -1,6 +1,5 @@
-"""Decides symbolic equality with SymPy: expressions, equations, inequalities, intervals, sets, tuples, matrices.
-It runs only inside worker processes (it may be slow or hang); it must never treat a decimal as equal to a
-different exact value, and it returns False whenever it cannot prove equality."""
+"""Decides symbolic equality with SymPy (expressions, equations, inequalities, intervals, sets, tuples, matrices).
+Runs only in worker processes (SymPy may hang); it must never call a decimal equal to another exact value, nor guess."""
 
 from __future__ import annotations
 

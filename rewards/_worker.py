@@ -1,6 +1,5 @@
-"""The worker process loop: reads (index, pred, gold, budget) tasks, answers (index, (status, verdict)).
-It must never outlive its parent, never write anything but frames to its protocol pipe, and never let one task
-run past its budget without reporting "timeout" (the parent kills it if even that fails)."""
+"""The worker process loop: reads (index, pred, gold, budget) tasks and answers (index, (status, verdict)).
+It must never outlive its parent, never write anything but frames to its pipe, never overrun a budget unreported."""
 
 from __future__ import annotations
 

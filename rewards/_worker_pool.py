@@ -7,7 +7,7 @@ import atexit
 import collections
 import os
 import pickle
-import select
+import selectors
 import struct
 import subprocess
 import sys
@@ -226,11 +226,7 @@ class _Dispatch:
 
     def _wait(self) -> None:
         nearest = min(self._deadline(entry) for entry in self.active.values())
-        try:
-            readable, _, _ = select.select(list(self.active), [], [], max(0.0, nearest - time.monotonic()))
-        except (OSError, ValueError):
-            readable = list(self.active)
-        for fd in readable:
+        for fd in _readable(list(self.active), max(0.0, nearest - time.monotonic())):
             self._read(fd)
         now = time.monotonic()
         for fd, entry in list(self.active.items()):
@@ -255,6 +251,14 @@ class _Dispatch:
         worker, index, _ = self.active.pop(fd)
         self.results[index] = result
         self.pool._release(worker, healthy)
+
+
+def _readable(fds: list[int], wait: float) -> list[int]:
+    """The fds ready to read within ``wait`` s (epoll/poll: no FD_SETSIZE limit in processes with many files)."""
+    with selectors.DefaultSelector() as selector:
+        for fd in fds:
+            selector.register(fd, selectors.EVENT_READ)
+        return [key.fd for key, _ in selector.select(wait)]
 
 
 _POOL: WorkerPool | None = None

@@ -4,6 +4,7 @@ It must never raise, never run longer than its timeout per check, and prefers a 
 from __future__ import annotations
 
 import collections
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -159,6 +160,15 @@ def _in_thread(key: tuple[Answer, Answer], timeout: float) -> tuple[str, bool]:
     thread.start()
     thread.join(timeout)
     return box[0] if box else ("timeout", False)
+
+
+def _reset_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)
 
 
 def _count_timeout() -> None:

@@ -4,6 +4,9 @@ Bounds here are generous hang guards (timeout + 5 s), not speed tests."""
 import asyncio
 import concurrent.futures
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -115,3 +118,21 @@ def test_many_threads_share_the_pool():
     for thread in threads:
         thread.join(60)
     assert results == [True] * 12
+
+
+def test_works_in_a_process_with_more_than_1024_open_files():
+    code = (
+        "import os, resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "want = 1500 if hard == resource.RLIM_INFINITY else min(hard, 1500)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))\n"
+        "if max(soft, want) < 1300:\n"
+        "    raise SystemExit(0)\n"
+        "files = [os.open(os.devnull, os.O_RDONLY) for _ in range(1200)]\n"
+        "from rewards.equivalence import verify\n"
+        "assert verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x') is True\n"
+        "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root,
+                   env={**os.environ, "PYTHONPATH": root})
