@@ -46,29 +46,37 @@ def _make_orm(name: str, params: dict[str, Any]) -> RewardORM:
     return orm_class(name, **params)()
 
 
+def orm_classes(params: dict[str, dict[str, Any]] | None = None, prefix: str = "") -> dict[str, type[RewardORM]]:
+    """An ORM class for every registered reward, keyed ``prefix + name``. ``params`` configures rewards
+    by name; rewards with required parameters (``soft_overlong``) are included only when ``params`` gives them.
+
+    >>> classes = orm_classes(params={"cosine": {"max_len": 512}})
+    >>> "soft_overlong" in classes, classes["cosine"]()(["<answer>4</answer>"], solution=["4"])
+    (False, [0.998476742500589])
+    """
+    params = params or {}
+    classes = {}
+    for name in names():
+        required = [p for p, default in parameters(name).items() if default is inspect.Parameter.empty]
+        if not required or name in params:
+            classes[prefix + name] = orm_class(name, **params.get(name, {}))
+    return classes
+
+
 def register_all(orms: MutableMapping[str, Any] | None = None, *, params: dict[str, dict[str, Any]] | None = None,
                  prefix: str = "") -> dict[str, type[RewardORM]]:
-    """Add an ORM class for every registered reward to ``orms`` (default: ms-swift's ``swift.plugin.orms``)
-    under ``prefix + name`` (replacing ms-swift's own rewards of the same name unless ``prefix`` is set),
-    and return what was added. ``params`` configures rewards by name; rewards
-    with required parameters (``soft_overlong``) are added only when ``params`` gives them.
+    """Add ``orm_classes(params, prefix)`` to ``orms`` (default: ms-swift's ``swift.plugin.orms``, imported
+    only here), replacing ms-swift's own rewards of the same name unless ``prefix`` is set; return them.
 
-    Use it from an ms-swift ``--external_plugins`` file, then pass ``--reward_funcs accuracy format``:
+    Call it from an ms-swift ``--external_plugins`` file, then pass ``--reward_funcs accuracy format``.
 
     >>> orms = {}
-    >>> added = register_all(orms, params={"cosine": {"max_len": 512}})
-    >>> "soft_overlong" in added, orms["cosine"]()(["<answer>4</answer>"], solution=["4"])
-    (False, [0.998476742500589])
+    >>> added = register_all(orms, prefix="grpokit_")
+    >>> orms["grpokit_format"] is added["grpokit_format"], orms["grpokit_format"]()(["<think>a</think><answer>4</answer>"])
+    (True, [1.0])
     """
     if orms is None:
         from swift.plugin import orms
-    params = params or {}
-    added = {}
-    for name in names():
-        required = [p for p, default in parameters(name).items() if default is inspect.Parameter.empty]
-        if required and name not in params:
-            continue
-        added[prefix + name] = orm_class(name, **params.get(name, {}))
+    added = orm_classes(params, prefix)
     orms.update(added)
     return added
-
