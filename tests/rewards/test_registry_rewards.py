@@ -109,7 +109,11 @@ def test_parameters_match_the_factories():
     assert rewards.parameters("repetition") == {"ngram_size": 3, "max_penalty": -1.0, "unit": "words"}
 
 
-def test_register_a_user_reward_and_overwrite_guard():
+def test_register_a_user_reward_and_overwrite_guard(monkeypatch):
+    from rewards import registry
+
+    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+
     @rewards.register("test_registry_shout", overwrite=True)
     def shout(completions, **kwargs):
         return [float(str(c).isupper()) for c in completions]
