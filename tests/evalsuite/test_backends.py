@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from evalsuite.backends.base import Sampling, check_model_path, cut_at_stop, render_chat, with_image_placeholders
+from evalsuite.backends.base import (
+    Sampling,
+    check_model_path,
+    cut_at_stop,
+    render_chat,
+    with_image_placeholders,
+)
 from evalsuite.errors import EvalError
 
 
