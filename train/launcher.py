@@ -536,6 +536,10 @@ def run(recipe: Recipe, *, progress: bool = True, save: bool = True, compact: bo
     out.mkdir(parents=True, exist_ok=True)
     result = RunResult(output_dir=out)
     set_seed(recipe.seed)
+    if compact:
+        import datasets
+
+        datasets.disable_progress_bars()
     check_data(recipe)  # fail on data problems before any model is loaded
 
     start = time.perf_counter()

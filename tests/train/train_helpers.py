@@ -4,11 +4,11 @@ They must never point at anything outside the paths the tests pass in."""
 from __future__ import annotations
 
 
-def tiny_recipe(model, data, out, **sections) -> dict:
+def tiny_recipe(model_path, data, out, **sections) -> dict:
     """A recipe dict small enough to train in seconds on CPU."""
     recipe = {
         "output_dir": str(out),
-        "model": {"path": str(model)},
+        "model": {"path": str(model_path)},
         "data": {"train": str(data["train"]), "limit": 32},
         "rewards": [{"name": "format", "weight": 0.5}, {"name": "accuracy", "weight": 2.0}],
         "grpo": {

@@ -1,0 +1,139 @@
+"""End-to-end launcher runs on tiny random models: GRPO with weighted rewards, LoRA, SFT then GRPO, a VLM.
+Each must finish in seconds on two CPU cores and write only under pytest's tmp_path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from train_helpers import tiny_recipe
+
+from train import launcher
+from train import recipe as R
+from train.cli import main as cli_main
+
+pytestmark = pytest.mark.slow
+
+
+def _grpo_logs(result):
+    return [e for e in result.log_history["grpo"] if "reward" in e]
+
+
+def test_grpo_with_weighted_registry_and_user_rewards_via_cli(tiny_text_model, arithmetic_data, tmp_path, capsys):
+    import yaml
+
+    rewards = [
+        {"name": "format", "weight": 0.5},
+        {"name": "accuracy", "weight": 2.0},
+        {"name": "tag_count", "weight": 0.25},
+        {"name": "helper_rewards:digit_count", "weight": 1.5},
+        {"name": "helper_rewards:make_constant", "weight": 1.0, "params": {"value": 0.5}},
+    ]
+    recipe = tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run", rewards=rewards,
+                         eval={"data": str(arithmetic_data["heldout"]), "max_tokens": 12, "every_n_steps": 1,
+                               "limit": 4})
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+
+    assert cli_main([str(path), "--grpo.max_steps", "2", "--grpo.logging_steps", "1"]) == 0
+    out = capsys.readouterr().out
+    printed = json.loads(out[out.rindex('{\n  "output_dir"'):])  # after TRL's own log lines
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert printed["metrics"]["after"] == summary["metrics"]["after"]
+    assert {"accuracy", "format_rate", "reward/accuracy"} <= set(summary["metrics"]["after"])
+    assert {"grpo-step1", "grpo-step2", "after"} <= set(summary["metrics"])  # every_n_steps=1, and at the end
+
+    logs = [e for e in summary["log_history"]["grpo"] if "reward" in e]
+    assert len(logs) == 2
+    weights = {"format": 0.5, "accuracy": 2.0, "tag_count": 0.25, "digit_count": 1.5, "constant": 1.0}
+    for entry in logs:
+        assert entry["rewards/constant/mean"] == pytest.approx(0.5)
+        total = sum(w * entry[f"rewards/{name}/mean"] for name, w in weights.items())
+        assert entry["reward"] == pytest.approx(total, abs=1e-5)  # TRL applied our weights
+    assert any("eval/accuracy" in e for e in summary["log_history"]["grpo"])
+    assert (tmp_path / "run" / "rewards.png").stat().st_size > 1000
+    assert (tmp_path / "run" / "final" / "config.json").exists()
+
+
+def test_lora_trains_only_the_adapter(tiny_text_model, arithmetic_data, tmp_path):
+    recipe = R.from_dict(
+        tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run",
+                    lora={"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]},
+                    rewards=["helper_rewards:digit_count"],  # varies within a group, so gradients flow
+                    grpo={"learning_rate": 1e-2}),
+        source="lora.yaml",
+    )
+    result = launcher.run(recipe, save=False)
+    model = result.model
+    from peft import PeftModel
+
+    assert isinstance(model, PeftModel)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert any(p.abs().sum() > 0 for p in lora_b)  # B starts at zero; GRPO moved it
+    assert len(_grpo_logs(result)) == 2
+
+
+def test_sft_then_grpo_with_evals_at_each_stage(tiny_text_model, arithmetic_data, tmp_path):
+    recipe = R.from_dict(
+        tiny_recipe(
+            tiny_text_model, arithmetic_data, tmp_path / "run",
+            sft={"data": str(arithmetic_data["sft"]), "limit": 64, "max_steps": 3,
+                 "per_device_train_batch_size": 16, "learning_rate": 1e-3, "max_length": 48,
+                 "logging_steps": 1},
+            eval={"data": str(arithmetic_data["heldout"]), "before": True, "max_tokens": 12, "limit": 4},
+        ),
+        source="sft.yaml",
+    )
+    before = {n: p.detach().clone() for n, p in launcher.load_model(recipe)[0].named_parameters()}
+    result = launcher.run(recipe, save=False)
+    assert list(result.metrics) == ["before", "after_sft", "after"]
+    assert all("accuracy" in m and "format_rate" in m for m in result.metrics.values())
+    assert any("loss" in e for e in result.log_history["sft"])
+    assert result.timings["sft"] > 0 and result.timings["grpo"] > 0
+    after = dict(result.model.named_parameters())
+    assert any(not torch.equal(before[n], after[n].detach()) for n in before)
+
+
+def test_freeze_first_layers(tiny_text_model, arithmetic_data, tmp_path):
+    recipe = R.from_dict(
+        tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run", model={"freeze_layers": 1}),
+        source="freeze.yaml",
+    )
+    model, _, is_vlm = launcher.load_model(recipe)
+    assert not is_vlm
+    assert not any(p.requires_grad for p in model.model.layers[0].parameters())
+    assert all(p.requires_grad for p in model.model.layers[1].parameters())
+    with pytest.raises(R.RecipeError, match=r"freeze\.yaml: model\.freeze_vision_tower: .*no vision tower"):
+        launcher.freeze(model, R.from_dict(tiny_recipe(tiny_text_model, arithmetic_data, tmp_path,
+                                                        model={"freeze_vision_tower": True}), source="freeze.yaml"))
+
+
+def test_vlm_grpo_on_counting_squares(tmp_path):
+    from fixtures import tiny_vlm
+
+    model_path = tiny_vlm.build_vlm(tmp_path / "vlm")
+    data = tiny_vlm.build_counting_set(tmp_path / "squares", n=8)
+    recipe = R.from_dict(
+        {
+            "output_dir": str(tmp_path / "run"),
+            "model": {"path": str(model_path), "trust_remote_code": True, "freeze_vision_tower": True},
+            "data": {"train": str(data)},
+            "rewards": [{"name": "accuracy", "weight": 1.0}, {"name": "format", "weight": 0.5}],
+            "grpo": {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 2,
+                     "max_completion_length": 8, "learning_rate": 1e-4, "disable_tqdm": True,
+                     "logging_steps": 1},
+        },
+        source="vlm.yaml",
+    )
+    rows = launcher.grpo_rows(recipe, str(data), limit=None, key="data.train")
+    assert rows[0]["images"][0].size == (56, 56) and rows[0]["solution"].isdigit()
+    result = launcher.run(recipe, save=False)
+    model = result.model
+    assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    assert not any(p.requires_grad for n, p in model.named_parameters() if ".visual." in n and "merger" not in n)
+    assert any(p.requires_grad for n, p in model.named_parameters() if "merger" in n)
+    logs = _grpo_logs(result)
+    assert len(logs) == 2 and all("rewards/accuracy/mean" in e for e in logs)
