@@ -53,7 +53,7 @@ class TransformersBackend:
             model.to(device)
         elif tokenizer is None:
             raise EvalError("a model object was given without its tokenizer (pass tokenizer=...)")
-        if hasattr(tokenizer, "tokenizer") and processor is None:  # a processor given as the tokenizer
+        if processor is None and isinstance(tokenizer, transformers.ProcessorMixin):  # e.g. TRL's processing_class
             processor, tokenizer = tokenizer, tokenizer.tokenizer
         return cls(model, tokenizer, processor)
 

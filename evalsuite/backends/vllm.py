@@ -41,7 +41,10 @@ class VLLMBackend:
             from vllm import LLM
         except ImportError:
             raise EvalError(INSTALL_HINT) from None
-        llm = LLM(**engine_kwargs(config))
+        try:
+            llm = LLM(**engine_kwargs(config))
+        except (OSError, ValueError, RuntimeError) as err:  # vLLM logs the root cause above its own message
+            raise EvalError(f"vLLM could not start {config.model!r}: {_first_line(err)}") from None
         return cls(llm, tokenizer or llm.get_tokenizer(), owned=True, model_path=config.model)
 
     def close(self) -> None:
@@ -189,3 +192,8 @@ def _replica_main(conn: Any, config: Any, devices: str) -> None:
         except Exception as err:  # reported to the parent, which raises it
             conn.send(f"{type(err).__name__}: {err}")
     backend.close()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
