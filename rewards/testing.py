@@ -315,20 +315,26 @@ def batches(*, min_size: int = 1, max_size: int = 8, gold=None, **completion_opt
     """``(completions, kwargs)`` as a trainer passes them: a ``solution`` column (``gold`` strategy,
     default ``golds()``), ``prompts`` forming one to three groups, sometimes ``completion_ids``, and
     trainer extras. ``completion_options`` go to ``completions``.
+
+    >>> from hypothesis import find
+    >>> completions_, kwargs = find(batches(), lambda b: len(b[0]) == 2)
+    >>> len(kwargs["solution"]) == len(kwargs["prompts"]) == 2
+    True
     """
     from hypothesis import strategies as st
 
-    @st.composite
-    def build(draw):
-        items = draw(st.lists(completions(**completion_options), min_size=min_size, max_size=max_size))
-        n = len(items)
+    sample = st.tuples(completions(**completion_options), gold if gold is not None else golds(),
+                       st.integers(0, 2), st.integers(0, 300))
+
+    def build(drawn):
+        rows, with_ids = drawn
         kwargs: dict[str, Any] = {
-            "solution": draw(st.lists(gold if gold is not None else golds(), min_size=n, max_size=n)),
-            "prompts": [f"prompt {g}" for g in draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))],
+            "solution": [row[1] for row in rows],
+            "prompts": [f"prompt {row[2]}" for row in rows],
             "trainer_state": None,
         }
-        if draw(st.booleans()):
-            kwargs["completion_ids"] = [list(range(k)) for k in draw(st.lists(st.integers(0, 300), min_size=n, max_size=n))]
-        return items, kwargs
+        if with_ids:
+            kwargs["completion_ids"] = [list(range(row[3])) for row in rows]
+        return [row[0] for row in rows], kwargs
 
-    return build()
+    return st.tuples(st.lists(sample, min_size=min_size, max_size=max_size), st.booleans()).map(build)
