@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except RecipeError as exc:
         print(f"grpo-train: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({"output_dir": str(result.output_dir), "metrics": result.metrics,
-                      "timings": result.timings}, indent=2, default=str))
+    if result.is_main:  # one summary per run, not one per process
+        print(json.dumps({"output_dir": str(result.output_dir), "metrics": result.metrics,
+                          "timings": result.timings}, indent=2, default=str))
     return 0

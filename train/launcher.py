@@ -25,6 +25,8 @@ class RunResult:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> evalsuite metrics
     log_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # stage -> TRL logs
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    world_size: int = 1  # training processes
+    is_main: bool = True  # False on the other ranks of a multi-process run
     model: Any = None
     processing_class: Any = None
 
@@ -34,6 +36,7 @@ class RunResult:
             "metrics": self.metrics,
             "log_history": self.log_history,
             "timings": self.timings,
+            "world_size": self.world_size,
         }
 
 
@@ -456,9 +459,11 @@ def _quiet(trainer, stage: str) -> None:
 
 
 def _is_main() -> bool:
-    from accelerate import PartialState
+    """Rank 0 of a torchrun/accelerate/deepspeed launch (they all set RANK), or a single process.
+    Read from the environment: creating accelerate's state here, before TRL's config does, would pin it."""
+    import os
 
-    return PartialState().is_main_process
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def run_sft(recipe: Recipe, model, processing_class, callbacks=(), *, compact: bool = False):
@@ -576,6 +581,7 @@ def run(recipe: Recipe, *, progress: bool = True, save: bool = True, compact: bo
     trainer, result.log_history["grpo"] = run_grpo(recipe, model, processing_class, _callbacks("grpo"),
                                                              compact=compact)
     result.timings["grpo"] = time.perf_counter() - t
+    result.world_size = trainer.accelerator.num_processes
     model = trainer.model
     _evaluate("after")
 
@@ -583,7 +589,7 @@ def run(recipe: Recipe, *, progress: bool = True, save: bool = True, compact: bo
         trainer.save_model(str(out / "final"))
         if main:
             processing_class.save_pretrained(str(out / "final"))
-    result.model, result.processing_class = model, processing_class
+    result.model, result.processing_class, result.is_main = model, processing_class, main
     if main:
         (out / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
         plot_rewards(result.log_history.get("grpo", []), out / "rewards.png")

@@ -137,3 +137,27 @@ def test_vlm_grpo_on_counting_squares(tmp_path):
     assert any(p.requires_grad for n, p in model.named_parameters() if "merger" in n)
     logs = _grpo_logs(result)
     assert len(logs) == 2 and all("rewards/accuracy/mean" in e for e in logs)
+
+
+def test_two_cpu_processes_with_torchrun(tiny_text_model, arithmetic_data, tmp_path):
+    """`accelerate launch --cpu` starts one process unless mpirun is set up; torchrun over gloo starts two."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    torchrun = shutil.which("torchrun") or str(__import__("pathlib").Path(sys.executable).parent / "torchrun")
+    recipe = tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run")
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "train", str(path)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    assert done.stdout.count('"output_dir"') == 1  # only rank 0 prints the result
