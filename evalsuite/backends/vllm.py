@@ -141,7 +141,8 @@ class ReplicaPool:
         for rank in range(config.data_parallel_size):
             ids = devices[rank * tp : (rank + 1) * tp] if devices else [str(i) for i in range(rank * tp, (rank + 1) * tp)]
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_replica_main, args=(child, single, ",".join(ids)), daemon=True)
+            # not daemonic: vLLM starts its own processes; a replica exits when the parent's pipe closes
+            proc = ctx.Process(target=_replica_main, args=(child, single, ",".join(ids)), daemon=False)
             proc.start()
             self.workers.append((proc, parent))
         for _proc, conn in self.workers:
@@ -184,7 +185,10 @@ def _replica_main(conn: Any, config: Any, devices: str) -> None:
         return
     conn.send("ready")
     while True:
-        job = conn.recv()
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            break
         if job is None:
             break
         try:

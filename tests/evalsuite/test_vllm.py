@@ -98,3 +98,19 @@ def test_cli_with_vllm_backend_from_yaml(tiny_model, sums_file, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"] == {"prompts": 4, "resumed": 0, "generated": 4, "samples": 8}
     assert summary["config"]["backend"] == "vllm"
+
+
+def test_data_parallel_replicas_match_one_engine(llm, tiny_model, sums_file, tmp_path):
+    """--data-parallel-size 2 starts two engines in worker processes; per-prompt seeds make the result equal
+    to the single in-memory engine's."""
+    from evalsuite import EvalConfig, run
+
+    base = dict(data=str(sums_file), backend="vllm", n=2, temperature=1.0, max_tokens=8, seed=3)
+    run(EvalConfig(**base, output_dir=str(tmp_path / "one")), model=llm, progress=False)
+    engine = {**ENGINE, "gpu_memory_utilization": 0.1}
+    vllm_kwargs = {"enforce_eager": engine.pop("enforce_eager")}
+    summary = run(EvalConfig(**base, **engine, model=str(tiny_model), data_parallel_size=2, vllm_kwargs=vllm_kwargs,
+                             output_dir=str(tmp_path / "dp")), progress=False)
+    assert summary["counts"]["generated"] == 6
+    one, dp = (_lines(tmp_path / d / "samples.jsonl") for d in ("one", "dp"))
+    assert [r["completions"] for r in dp] == [r["completions"] for r in one]
