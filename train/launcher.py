@@ -348,10 +348,6 @@ def lora_config(recipe: Recipe):
 # ----------------------------------------------------------------------------------------------- eval
 
 
-def _tokenizer_of(processing_class):
-    return getattr(processing_class, "tokenizer", processing_class)
-
-
 class Evaluator:
     """Scores the model on the recipe's validation set with evalsuite (main process only)."""
 
@@ -409,7 +405,7 @@ def _eval_rewards(recipe: Recipe) -> tuple[list[str], dict[str, dict]]:
             continue
         names.append(spec.name)
         params[spec.name] = dict(spec.params)
-    return names, {k: v for k, v in params.items() if v}
+    return names or ["accuracy", "format"], {k: v for k, v in params.items() if v}
 
 
 def _eval_callback(evaluator: Evaluator, every: int, sink: dict[str, Any], stage: str):
