@@ -13,6 +13,7 @@ MAX_BITS = 60_000
 MAX_EXPONENT = 4096
 MAX_RADICAND = 10**9
 MAX_DEPTH = 40
+MAX_TERMS = 32
 _TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\\[a-zA-Z]+|[a-zA-Z]|[-+*/^(){}!])")
 _FUNCTIONS_ABORT = {"\\sin", "\\cos", "\\tan", "\\log", "\\ln", "\\exp", "\\sec", "\\csc", "\\cot", "\\arcsin",
                     "\\arccos", "\\arctan", "\\lim", "\\sum", "\\int", "\\prod", "\\operatorname"}
@@ -46,12 +47,20 @@ def _add(a: dict, b: dict, sign: int = 1) -> dict:
 
 
 def _mul(a: dict, b: dict) -> dict:
+    if len(a) * len(b) > MAX_TERMS * 4:
+        raise _Abort("too many terms")
     out: dict = {}
     for (r1, i1), c1 in a.items():
         for (r2, i2), c2 in b.items():
-            square, rest = _split_square(r1 * r2)
-            coef = c1 * c2 * square * (-1 if i1 and i2 else 1)
-            out = _add(out, {(rest, i1 != i2): coef})
+            square = math.gcd(r1, r2)  # both squarefree: r1*r2 = square**2 * (r1/square)*(r2/square)
+            key = ((r1 // square) * (r2 // square), i1 != i2)
+            total = out.get(key, 0) + c1 * c2 * square * (-1 if i1 and i2 else 1)
+            if total:
+                out[key] = total
+            else:
+                out.pop(key, None)
+    if len(out) > MAX_TERMS:
+        raise _Abort("too many terms")
     _check_size(out)
     return out
 

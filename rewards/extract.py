@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 MAX_TEXT_CHARS = 200_000
+MAX_RUN = 12  # boxes joined into one hedged/listed answer at most
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,12 @@ _PHRASE = re.compile(
 )
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s*$|\s)")
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?![\w])|(?<![\w.])-?\.\d+")
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_HEDGE_GAP = re.compile(r"^[\s$.,;]*(?:,|or|and|\\text\{\s*(?:or|and)\s*\}|\\quad)?[\s$,]*$", re.IGNORECASE)
+_MATH_SPAN = re.compile(
+    r"\$\$(.{1,300}?)\$\$|(?<!\\)\$(.{1,300}?)(?<!\\)\$|\\\((.{1,300}?)\\\)|\\\[(.{1,300}?)\\\]", re.DOTALL)
+_BRACE = re.compile(r"[{}]")
+_SPACE = re.compile(r"[ \t]*")
+_TOKEN = re.compile(r"[^\s$]+")
+_HEDGE_GAP = re.compile(r"[\s$.,;]*(?:,|or|and|\\text\{\s*(?:or|and)\s*\}|\\quad)?[\s$,]*$", re.IGNORECASE)
 
 
 def extract_answer(text: str, config: ExtractionConfig = DEFAULT) -> str | None:
@@ -62,7 +67,7 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
         return None  # still thinking (truncated): an intermediate number is no committed answer
     if tagged:
         return _clip(region.strip(), config) or None
-    span = _closing_math_span(region)
+    span = _closing_math_span(region[-3000:])
     if span:
         return _clip(span, config)
     if _looks_bare(region):
@@ -122,37 +127,51 @@ def _last_boxed(text: str) -> str | None:
     if not boxes:
         return None
     run = [boxes[-1]]
-    for prev in reversed(boxes[:-1]):
-        if not _HEDGE_GAP.match(text[prev[2]: run[0][1]]):
+    for prev in boxes[-2:-MAX_RUN - 1:-1]:
+        if prev[2] > run[-1][1] or not _HEDGE_GAP.match(text, prev[2], run[-1][1]):
             break
-        run.insert(0, prev)
-    return ", ".join(dict.fromkeys(content for content, _, _ in run))
+        run.append(prev)
+    return ", ".join(dict.fromkeys(content for content, _, _ in reversed(run)))
 
 
 def _boxes(text: str) -> list[tuple[str, int, int]]:
-    """Every ``\\boxed`` as (content, start, end), in order; an unclosed last box runs to its line end."""
+    """The last few ``\\boxed`` as (content, start, end), in order; an unclosed box runs to its line end.
+    Braces are matched once for the whole text, so many boxes cost linear time."""
+    closing = _matching_braces(text)
     found = []
-    for match in _BOX.finditer(text):
-        box = _box_at(text, match.end())
-        if box is not None:
+    for match in reversed(list(_BOX.finditer(text))):
+        box = _box_at(text, match.end(), closing)
+        if box is not None and box[0].strip():
             found.append((box[0].strip(), match.start(), box[1]))
-    return [box for box in found if box[0]]
+            if len(found) > MAX_RUN:
+                break
+    return found[::-1]
 
 
-def _box_at(text: str, i: int) -> tuple[str, int] | None:
-    while i < len(text) and text[i] in " \t":
-        i += 1
+def _matching_braces(text: str) -> dict[int, int]:
+    """Index of each ``{`` -> index of its matching ``}`` (unmatched ones are absent)."""
+    stack, pairs = [], {}
+    for brace in _BRACE.finditer(text):
+        if brace.group() == "{":
+            stack.append(brace.start())
+        elif stack:
+            pairs[stack.pop()] = brace.start()
+    return pairs
+
+
+def _box_at(text: str, i: int, closing: dict[int, int]) -> tuple[str, int] | None:
+    space = _SPACE.match(text, i)
+    i = space.end()
     if i >= len(text):
         return None
     if text[i] != "{":
-        token = re.match(r"[^\s$]+", text[i:])
-        return (token.group().rstrip(".,"), i + token.end()) if token else None
-    depth = 0
-    for j in range(i, len(text)):
-        depth += (text[j] == "{") - (text[j] == "}")
-        if depth == 0:
-            return text[i + 1: j], j + 1
-    return _unclosed(text[i + 1:]), len(text)
+        token = _TOKEN.match(text, i)
+        return (token.group().rstrip(".,"), token.end()) if token else None
+    if i in closing:
+        return text[i + 1: closing[i]], closing[i] + 1
+    line_end = text.find("\n", i, i + 400)
+    end = line_end if line_end >= 0 else min(len(text), i + 400)
+    return _unclosed(text[i + 1: end]), end
 
 
 def _unclosed(rest: str) -> str:

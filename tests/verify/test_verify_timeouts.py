@@ -136,3 +136,14 @@ def test_works_in_a_process_with_more_than_1024_open_files():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root,
                    env={**os.environ, "PYTHONPATH": root})
+
+
+@pytest.mark.parametrize("text", [
+    "\\boxed{" * 28_000, "\\boxed{1}" * 20_000, "\\(" * 100_000, "\\boxed " * 25_000, "$" * 200_000,
+    ("\\boxed{$\\(" + "{" * 10) * 10_000, "the answer is " * 14_000, "<answer>" * 25_000, "1 " * 100_000,
+    "(\\sqrt{2}+\\sqrt{3}+\\sqrt{5}+\\sqrt{7}+\\sqrt{11}+\\sqrt{13}+\\sqrt{17}+\\sqrt{19})^{64}",
+])
+def test_pathological_text_is_read_in_bounded_time(text):
+    start = time.monotonic()
+    assert verify(text, "1", timeout=TIMEOUT) in (True, False)
+    assert time.monotonic() - start < BOUND
