@@ -69,6 +69,8 @@ _THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ 
 _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+_TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
+_DEGREE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree)")
 _PERCENT = re.compile(
     r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*(?:percent|pct)\s*\}|\s*(?:percent|percentage|pct))\s*$")
 _DOLLAR_PREFIX = re.compile(r"^(?:\\\$|\\text\{\s*\\\$\s*\}|\$|USD\s*|€|£|\\euro|\\pounds)\s*(?=[-\d.])")
@@ -114,7 +116,7 @@ def _normalize(text: str) -> Answer:
     text = _CURRENCY_SUFFIX.sub("", _DOLLAR_PREFIX.sub("", text.strip()))
     text, percent = _strip_percent(text)
     text, unit = _strip_unit(text)
-    text = _DEGREE.sub("", text)
+    text = _degrees(text)
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
     text = _conjunctions(text)
@@ -159,6 +161,17 @@ def _balanced(text: str) -> bool:
         if depth < 0:
             return False
     return depth == 0
+
+
+def _degrees(text: str) -> str:
+    r"""An angle answer (``30^\circ``) is its number; inside a trig function a degree becomes radians.
+
+    >>> _degrees(r"30^\circ"), _degrees(r"\sin 30^\circ")
+    ('30', '\\sin {\\frac{30\\pi}{180}}')
+    """
+    if _TRIG.search(text):
+        return _DEGREE_NUMBER.sub(lambda m: "{\\frac{" + m.group(1) + "\\pi}{180}}", text)
+    return _DEGREE.sub("", text)
 
 
 def _strip_percent(text: str) -> tuple[str, bool]:
