@@ -57,9 +57,10 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return None if None in ranges else ranges[0] == ranges[1]
     a, b = value(p), value(g)
     if a is not None and b is not None:
-        return any(same(x, y) for x in _percent_forms(a, pred) for y in _percent_forms(b, gold))
+        return any(same(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
     if _is_scalar(p) and _is_scalar(g):
-        return _same_expression(p, g, pred.percent, gold.percent)
+        both = pred.percent and gold.percent
+        return _same_expression(p, g, pred.percent and not both, gold.percent and not both)
     return None
 
 
@@ -159,8 +160,9 @@ def _is_value(answer: Answer) -> bool:
     return value(answer.text) is not None
 
 
-def _percent_forms(v, answer: Answer) -> list:
-    if not answer.percent or not isinstance(v, Fraction):
+def _percent_forms(v, answer: Answer, other: Answer) -> list:
+    """``X%`` reads as ``X`` or ``X/100`` against a plain number; two percentages compare as written."""
+    if not answer.percent or other.percent or not isinstance(v, Fraction):
         return [v]
     return [v, v / 100]
 

@@ -39,11 +39,11 @@ def compare(pred: Answer, gold: Answer) -> bool:
     a, b = parse(pred.text), parse(gold.text)
     if a is None or b is None:
         return False
-    return any(equal(x, y) for x in _percent_forms(a, pred) for y in _percent_forms(b, gold))
+    return any(equal(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
 
 
-def _percent_forms(obj, answer: Answer) -> list:
-    if answer.percent and isinstance(obj, sympy.Expr):
+def _percent_forms(obj, answer: Answer, other: Answer) -> list:
+    if answer.percent and not other.percent and isinstance(obj, sympy.Expr):
         return [obj, obj / 100]
     return [obj]
 
