@@ -13,6 +13,7 @@ from pathlib import Path
 
 RECIPE = Path(__file__).parent / "recipes" / "arithmetic_demo.yaml"
 ROWS = ("accuracy", "format_rate", "mean_length", "truncation_rate")
+N_HELDOUT = 200
 STAGES = (("before", "untrained"), ("after_sft", "after SFT"), ("after", "after GRPO"))
 
 
@@ -20,7 +21,7 @@ def build(out: Path, seed: int = 0) -> dict[str, Path]:
     """The tiny model and the arithmetic data files under ``out``."""
     from fixtures import arithmetic, tiny
 
-    data = arithmetic.build(out / "data", seed=seed)
+    data = arithmetic.build(out / "data", seed=seed, n_heldout=N_HELDOUT)
     model = tiny.build_text_model(out / "model", corpus=arithmetic.corpus(), seed=seed)
     return {"model": model, **data}
 
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # weight loading/saving bars; training prints its own lines
     out = Path(args.out)
     if (out / "run").exists():
         shutil.rmtree(out / "run")
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "grpo_mean_step_s": sum(grpo_steps) / len(grpo_steps) if grpo_steps else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "recipe": recipe.to_dict(),
-        "eval_prompts": 200,
+        "eval_prompts": N_HELDOUT,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
 

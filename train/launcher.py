@@ -425,7 +425,8 @@ def _eval_callback(evaluator: Evaluator, every: int, sink: dict[str, Any], stage
     return EvalEveryNSteps()
 
 
-_COMPACT_KEYS = ("loss", "reward", "rewards/accuracy/mean", "rewards/format/mean", "step_time")
+_COMPACT_KEYS = ("loss", "mean_token_accuracy", "reward", "rewards/accuracy/mean", "rewards/format/mean",
+                 "step_time")
 
 
 def _compact_log(stage: str):
