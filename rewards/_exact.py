@@ -51,6 +51,10 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return False
     if _WORD.match(pred.text) and _WORD.match(gold.text) and (_is_word(pred.text) or _is_word(gold.text)):
         return pred.text.lower() == gold.text.lower()
+    parts = _chain(pred.text) if "=" not in gold.text else None
+    if parts:  # "x = 5/8 = 0.625": every side must equal the gold
+        verdicts = [decide(Answer(part, pred.unit, pred.percent), gold) for part in parts]
+        return False if False in verdicts else None if None in verdicts else True
     p, g = _unassigned(pred.text, gold.text), _unassigned(gold.text, pred.text)
     if _CHAIN.match(p) or _CHAIN.match(g):
         ranges = interval(p), interval(g)
@@ -130,6 +134,20 @@ def _same_expression(p: str, g: str, p_percent: bool, g_percent: bool) -> bool |
 
 def _texts(text: str, percent: bool) -> list[str]:
     return [text, "(" + text + ")/100"] if percent else [text]
+
+
+def _chain(text: str) -> list[str] | None:
+    r"""The value sides of ``a = b (= c ...)`` after a leading lone variable, if two or more remain.
+
+    >>> _chain(r"x=\frac{5}{8}=0.625"), _chain("x=3")
+    (['\\frac{5}{8}', '0.625'], None)
+    """
+    if "=" not in text or re.search(r"[<>]|\\(?:leq|geq|neq|lor|land)", text) or _split_top(text) != [text]:
+        return None
+    parts = [part.strip() for part in text.split("=")]
+    if re.fullmatch(r"[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-z,]*\))?", parts[0]):
+        parts = parts[1:]
+    return parts if len(parts) >= 2 and all(parts) else None
 
 
 def _is_word(text: str) -> bool:

@@ -120,6 +120,7 @@ def _normalize(text: str) -> Answer:
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
     text = _conjunctions(text)
+    text = re.sub(r"\\varnothing(?![a-zA-Z])|^\\\{\s*\\\}$|^\{\s*\}$", r"\\emptyset", text)
     text = _VECTOR.sub(_vector_as_tuple, text)
     text = _NUMBER_WORDS.get(text.lower(), text)
     text = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", text)
