@@ -92,18 +92,23 @@ def _key(pair) -> tuple[Answer, Answer] | None:
     answer, target = extract_answer(pred), gold_answer(gold)
     if not answer or not target or len(answer) > CONFIG.max_answer_chars:
         return None
-    return normalize(_sole_number(answer)), normalize(target)
+    return normalize(_sole_number(answer)), normalize(_sole_number(target))
 
 
 def gold_answer(gold: str) -> str | None:
-    r"""The answer inside a gold string: bare, ``$...$``-wrapped, ``\boxed{}`` or an ``<answer>`` block.
+    r"""The answer inside a gold string: bare, ``$...$``-wrapped, ``\boxed{}``, an ``<answer>`` block, or a worked
+    solution (``#### 72`` as in GSM8K, else read like a completion).
 
     >>> gold_answer(r"$\boxed{\frac{\sqrt3}{2}}$")
     '\\frac{\\sqrt3}{2}'
     """
+    if "####" in gold:  # a GSM8K solution kept whole: the answer follows the last ####
+        return gold.rsplit("####", 1)[1].strip() or None
     if "<answer>" in gold or "\\boxed" in gold or "\\fbox" in gold:
         inner = _last_boxed(gold) if "<answer>" not in gold else extract_answer(gold)
         return inner.strip() if inner else None
+    if "\n" in gold.strip() or (len(gold) > 80 and is_prose(gold)):  # a worked solution: read it like a completion
+        return extract_answer(gold)
     return unwrap_math(gold) or None
 
 

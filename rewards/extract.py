@@ -34,6 +34,7 @@ _MATH_SPAN = re.compile(
 _BRACE = re.compile(r"[{}]")
 _SPACE = re.compile(r"[ \t]*")
 _TOKEN = re.compile(r"[^\s$]+")
+_FILLER = re.compile(r"(?:so|thus|hence|therefore|then|answer|the|we|it|i|which|that|this)\b", re.IGNORECASE)
 _HEDGE_GAP = re.compile(r"[\s$.,;]*(?:,|or|and|\\text\{\s*(?:or|and)\s*\}|\\quad)?[\s$,]*$", re.IGNORECASE)
 
 
@@ -81,7 +82,7 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
 def _looks_bare(text: str) -> bool:
     """A short one-line text without running prose is itself the answer (``x^2-1=0``, ``\\frac{1}{2}``)."""
     text = text.strip()
-    return 0 < len(text) <= 120 and "\n" not in text and not is_prose(text)
+    return 0 < len(text) <= 120 and "\n" not in text and not is_prose(text) and not _FILLER.match(text)
 
 
 def is_prose(text: str) -> bool:

@@ -71,3 +71,17 @@ def test_extract_never_raises(text):
 ])
 def test_verify_reads_the_committed_answer(gold, pred, expected):
     assert verify(pred, gold) is expected
+
+
+@pytest.mark.parametrize("gold,pred,expected", [
+    ("Natalia sold 48/2 = 24 clips in May.\nAltogether 48+24 = 72 clips.\n#### 72", "<answer>72</answer>", True),
+    ("Natalia sold 48/2 = 24 clips in May.\nAltogether 48+24 = 72 clips.\n#### 72", "<answer>24</answer>", False),
+    (r"Since $14{,}916$ is divisible by 12, $\boxed{14{,}916}$ is our answer.", r"$\boxed{14916}$", True),
+    ("We add the two numbers given in the problem.\nThe answer is 5.", "so 5", True),
+    (r"$\frac{5}{8}$", r"$\boxed{\frac{5}{8} = 0.625}$", True),
+    (r"$\frac{1}{3}$", r"$\boxed{\frac{1}{3} = 0.333}$", False),
+    (r"\text{Tuesday}", "Tuesday", True),
+    ("3", "Thus x = 3", True),
+])
+def test_gold_formats_and_value_chains(gold, pred, expected):
+    assert verify(pred, gold) is expected
