@@ -112,7 +112,8 @@ class WorkerPool:
     """A fixed-size set of lazily spawned workers shared by every thread of this process.
 
     ``run(tasks, timeout)`` returns one ``(status, verdict)`` per task: status ``"ok"``, ``"timeout"``
-    (overran ``timeout``; the worker was interrupted or killed) or ``"error"`` (worker died).
+    (overran ``timeout``; the worker was interrupted or killed), ``"error"`` (the comparison raised) or
+    ``"died"`` (the worker process ended).
     """
 
     def __init__(self, config: PoolConfig | None = None):
@@ -122,6 +123,7 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._count = 0
         self._all: set[_Worker] = set()
+        self._failed_starts = 0
 
     def warm(self) -> None:
         """Start every worker now (in the background) so the first hard check does not wait."""
@@ -135,7 +137,15 @@ class WorkerPool:
         self._all.add(worker)
         return worker
 
+    def _note_start(self, started: bool) -> None:
+        """Count workers that died before they were ready; after 3 in a row this pool is broken (e.g.
+        ``sys.executable`` lacks SymPy) and ``run`` raises OSError so callers use their fallback."""
+        with self._cond:
+            self._failed_starts = 0 if started else self._failed_starts + 1
+
     def _acquire(self, wait: float) -> _Worker | None:
+        if self._failed_starts >= 3:
+            raise OSError("verify workers die before they start; see docs/verify.md")
         deadline = time.monotonic() + wait
         with self._cond:
             while True:
@@ -197,7 +207,7 @@ class _Dispatch:
             return self.results
         finally:  # interrupted (KeyboardInterrupt, a bug): never leak a busy worker
             for fd in list(self.active):
-                self._finish(fd, ("error", False), healthy=False)
+                self._finish(fd, ("died", False), healthy=False)
 
     def _fill(self) -> None:
         while self.pending:
@@ -208,7 +218,7 @@ class _Dispatch:
             index = self.pending.popleft()
             pred, gold = self.tasks[index]
             if not worker.send((index, pred, gold, self.timeout)):
-                self.results[index] = ("error", False)
+                self.results[index] = ("died", False)
                 self.pool._release(worker, healthy=False)
                 continue
             self.active[worker.fd] = [worker, index, time.monotonic() if worker.ready else None]
@@ -237,10 +247,12 @@ class _Dispatch:
         worker, index, _ = self.active[fd]
         frames = worker.receive()
         if frames is None:
-            self._finish(fd, ("error", False), healthy=False)
+            self.pool._note_start(worker.ready)
+            self._finish(fd, ("died", False), healthy=False)
             return
         for frame in frames:
             if frame == "ready":
+                self.pool._note_start(True)
                 worker.ready = True
                 self.active[fd][2] = time.monotonic()
             elif isinstance(frame, tuple) and frame[0] == index:

@@ -136,10 +136,10 @@ def _settle(keys: list, timeout: float) -> dict:
     if hard:
         for key, (status, verdict) in zip(hard, _run_hard(hard, timeout), strict=True):
             verdicts[key] = status == "ok" and bool(verdict)
-            if status == "timeout":  # not cached: a rerun under less load may finish
-                _count_timeout()
-            else:
+            if status in ("ok", "error"):  # a timeout or a dead worker is not cached: a rerun may finish
                 _cache_put(key, verdicts[key])
+            elif status == "timeout":
+                _count_timeout()
     return verdicts
 
 

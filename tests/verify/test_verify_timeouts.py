@@ -147,3 +147,17 @@ def test_pathological_text_is_read_in_bounded_time(text):
     start = time.monotonic()
     assert verify(text, "1", timeout=TIMEOUT) in (True, False)
     assert time.monotonic() - start < BOUND
+
+
+def test_falls_back_to_bounded_threads_when_workers_cannot_start():
+    code = (
+        "import sys\n"
+        "sys.executable = '/bin/false'\n"
+        "from rewards.equivalence import verify\n"
+        "verdicts = [verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x', timeout=5.0) for _ in range(5)]\n"
+        "assert verdicts[-1] is True and all(v in (True, False) for v in verdicts), verdicts\n"
+        "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root,
+                   env={**os.environ, "PYTHONPATH": root})
