@@ -130,10 +130,15 @@ def main() -> None:
     parser.add_argument("--backend", choices=["transformers", "vllm", "all"], default="all",
                         help="all = transformers, plus vllm when it is installed")
     parser.add_argument("--prompts", type=int, default=64)
-    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: on a shared 2-core box more threads make timings erratic)")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     backends = [args.backend] if args.backend != "all" else ["transformers"]
     if args.backend == "all":
         try:
