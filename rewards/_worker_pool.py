@@ -218,6 +218,7 @@ class _Dispatch:
             index = self.pending.popleft()
             pred, gold = self.tasks[index]
             if not worker.send((index, pred, gold, self.timeout)):
+                self.pool._note_start(worker.ready)
                 self.results[index] = ("died", False)
                 self.pool._release(worker, healthy=False)
                 continue
