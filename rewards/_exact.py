@@ -121,7 +121,8 @@ def _ordered(low, low_closed, high, high_closed) -> tuple | None:
 
 
 def _is_scalar(text: str) -> bool:
-    return _bracketed(text)[0] is None and _split_top(text) == [text] and "=" not in text
+    kind, inside = _bracketed(text)
+    return kind in (None, "()") and _split_top(inside) == [inside] and "=" not in text
 
 
 def _same_expression(p: str, g: str, p_percent: bool, g_percent: bool) -> bool | None:
@@ -188,9 +189,9 @@ def _percent_forms(v, answer: Answer, other: Answer) -> list:
 def same(a, b) -> bool:
     """Structural equality: numbers exactly; tuples ordered; sets and bare lists unordered."""
     if isinstance(a, Fraction) or isinstance(b, Fraction) or a == INF or b == INF:
-        if isinstance(a, tuple) and a[0] == "list" and len(a[1]) == 1:
+        if isinstance(a, tuple) and a[0] in ("list", "set") and len(a[1]) == 1:
             a = a[1][0]
-        if isinstance(b, tuple) and b[0] == "list" and len(b[1]) == 1:
+        if isinstance(b, tuple) and b[0] in ("list", "set") and len(b[1]) == 1:
             b = b[1][0]
         return type(a) is type(b) and a == b
     if isinstance(a, tuple) and isinstance(b, tuple):
@@ -252,11 +253,23 @@ def _structure(text: str):
 
 
 def _bracketed(text: str) -> tuple[str | None, str]:
+    """(kind, inside) when one pair of brackets encloses the whole text: ``(1,2]`` yes, ``(x-2)(x+3)`` no."""
     for left, right in (("\\{", "\\}"), ("(", ")"), ("[", "]"), ("(", "]"), ("[", ")")):
         if text.startswith(left) and text.endswith(right) and len(text) > len(left) + len(right):
-            kind = "set" if left == "\\{" else left + right
-            return kind, text[len(left): -len(right)]
+            inside = text[len(left): -len(right)]
+            if not _closes_early(inside):
+                return ("set" if left == "\\{" else left + right), inside
     return None, text
+
+
+def _closes_early(inside: str) -> bool:
+    """Does a bracket inside close below depth zero (so the outer pair is not one pair)?"""
+    depth = 0
+    for ch in inside:
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth < 0:
+            return True
+    return False
 
 
 def _split_top(text: str) -> list[str] | None:
