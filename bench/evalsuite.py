@@ -66,7 +66,8 @@ def _time(fn) -> tuple[float, object]:
     return time.perf_counter() - start, value
 
 
-def bench(backend: str, prompts: int, max_tokens: int, repeats: int, batch_size: int | None) -> list[str]:
+def bench(backend: str, prompts: int, max_tokens: int, repeats: int, batch_size: int | None,
+          settings: dict = SETTINGS) -> list[str]:
     from evalsuite import EvalConfig, run
     from fixtures.tiny import build_text_model
 
@@ -88,7 +89,7 @@ def bench(backend: str, prompts: int, max_tokens: int, repeats: int, batch_size:
         tokenizer = None
         batch = batch_size or 256
     lines = []
-    for label, setting in SETTINGS.items():
+    for label, setting in settings.items():
         config = EvalConfig(data=str(data), backend=backend, max_tokens=max_tokens, batch_size=batch,
                             output_dir=str(work / "out"), overwrite=True, **setting)
 
@@ -134,6 +135,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--only", choices=["greedy", "sampled"], default=None, help="one setting only")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: on a shared 2-core box more threads make timings erratic)")
     args = parser.parse_args()
@@ -149,7 +151,8 @@ def main() -> None:
         except ImportError:
             print("vllm: not installed here; run `.venv-vllm/bin/python bench/evalsuite.py --backend vllm`")
     for backend in backends:
-        for line in bench(backend, args.prompts, args.max_tokens, args.repeats, args.batch_size):
+        settings = {k: v for k, v in SETTINGS.items() if args.only is None or k.startswith(args.only)}
+        for line in bench(backend, args.prompts, args.max_tokens, args.repeats, args.batch_size, settings):
             print(line, flush=True)
 
 

@@ -61,21 +61,25 @@ class VLLMBackend:
             return []
         per_prompt = 1 if sampling.greedy else sampling.n
         requests = [self._request(p) for p in prompts]
-        params = [
-            SamplingParams(
+
+        def params_for(prompt: Prompt | None) -> SamplingParams:
+            return SamplingParams(
                 n=per_prompt,
                 temperature=sampling.temperature,
                 top_p=sampling.top_p,
                 top_k=sampling.top_k_or_none or 0,
                 max_tokens=sampling.max_tokens,
-                seed=sampling.seed + p.index,
+                seed=None if prompt is None else sampling.seed + prompt.index,
                 stop=list(sampling.stop) or None,
             )
-            for p in prompts
-        ]
-        outputs = []
-        for start, stop in self._groups(requests, per_prompt):
-            outputs += self.llm.generate(requests[start:stop], params[start:stop], use_tqdm=False)
+
+        if sampling.greedy:  # draws nothing: no seeds, so vLLM skips its per-request generators
+            outputs = self.llm.generate(requests, params_for(None), use_tqdm=False)
+        else:
+            params = [params_for(p) for p in prompts]
+            outputs = []
+            for start, stop in self._groups(requests, per_prompt):
+                outputs += self.llm.generate(requests[start:stop], params[start:stop], use_tqdm=False)
         results = []
         for out in outputs:
             samples = [
