@@ -3,7 +3,6 @@ It must never regenerate, duplicate or drop a finished prompt, and never resume 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,7 +111,7 @@ def run(
     t = time.perf_counter()
     resumed = [done[e.id] for e in examples if e.id in done]
     if _rescore_missing(resumed, fns, config.solution_key):
-        write_jsonl_atomic(out.samples, _all_in_file(out, done, new_records))
+        write_jsonl_atomic(out.samples, [*done.values(), *new_records])  # file order, rewritten atomically
     timings["score_s"] += time.perf_counter() - t
     by_id = {r["id"]: r for r in [*resumed, *new_records]}
     records = [by_id[e.id] for e in examples]
@@ -259,11 +258,3 @@ def _rescore_missing(records: list[dict], fns: dict, solution_key: str) -> bool:
             changed = True
     return changed
 
-
-def _all_in_file(out: OutputDir, done: dict, new_records: list[dict]) -> list[dict]:
-    return [*done.values(), *new_records]
-
-
-def replace(config: EvalConfig, **changes: Any) -> EvalConfig:
-    """A copy of ``config`` with ``changes`` applied (validated)."""
-    return dataclasses.replace(config, **changes)
