@@ -153,12 +153,17 @@ def expr_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     if _numerically_apart(a, b):
         return False
     diff = a - b
-    for attempt in (sympy.expand, sympy.simplify):
+    for attempt in (sympy.expand, _expand_logs, sympy.simplify):
         if attempt(diff) == 0:
             return True
     if diff.free_symbols:
         return False
     return diff.equals(0) is True and _numerically_zero(diff, abs(a) + abs(b), digits=60)
+
+
+def _expand_logs(expr: sympy.Expr) -> sympy.Expr:
+    """``log 8 - 3 log 2`` -> 0: logs of products and powers split, then expanded."""
+    return sympy.expand(sympy.expand_log(expr, force=True)) if expr.has(sympy.log) else expr
 
 
 def _numerically_apart(a: sympy.Expr, b: sympy.Expr) -> bool:
