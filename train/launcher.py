@@ -558,6 +558,8 @@ def run(recipe: Recipe, *, progress: bool = True, save: bool = True, compact: bo
         result.metrics[stage] = evaluator(model, stage)
         result.timings[f"eval_{stage}"] = time.perf_counter() - t
         log.info("eval %s: %s", stage, _short(result.metrics[stage]))
+        if compact:
+            print(f"  eval {stage}: {_short(result.metrics[stage])}", flush=True)
 
     if recipe.eval is not None and recipe.eval.before:
         _evaluate("before")
