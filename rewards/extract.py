@@ -35,6 +35,7 @@ _BRACE = re.compile(r"[{}]")
 _SPACE = re.compile(r"[ \t]*")
 _TOKEN = re.compile(r"[^\s$]+")
 _FILLER = re.compile(r"(?:so|thus|hence|therefore|then|answer|the|we|it|i|which|that|this)\b", re.IGNORECASE)
+_APPROXIMATION = re.compile(r"(?:≈|\\approx|approximately|roughly)\s*\$?\s*-?\d[\d,]*(?:\.\d+)?")
 _HEDGE_GAP = re.compile(r"[\s$.,;]*(?:,|or|and|\\text\{\s*(?:or|and)\s*\}|\\quad)?[\s$,]*$", re.IGNORECASE)
 
 
@@ -74,7 +75,7 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
     if _looks_bare(region):
         return _clip(region.strip(), config) or None
     if config.last_number:
-        numbers = _NUMBER.findall(region)
+        numbers = _NUMBER.findall(_APPROXIMATION.sub(" ", region))
         return numbers[-1] if numbers else None
     return None
 

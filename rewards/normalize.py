@@ -26,7 +26,7 @@ class Answer:
 
 _UNICODE = {
     "−": "-", "–": "-", "—": "-", "π": "\\pi", "∞": "\\infty", "×": "\\times", "·": "\\cdot",
-    "÷": "\\div", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "°": "^\\circ", "√": "\\sqrt", "∪": "\\cup ",
+    "÷": "\\div", "≤": "\\le ", "≈": "\\approx ", "≥": "\\ge ", "≠": "\\ne ", "°": "^\\circ", "√": "\\sqrt", "∪": "\\cup ",
     "∩": "\\cap ", "∈": "\\in ", "½": "\\frac{1}{2}", "⅓": "\\frac{1}{3}", "⅔": "\\frac{2}{3}",
     "¼": "\\frac{1}{4}", "¾": "\\frac{3}{4}", "⅕": "\\frac{1}{5}", "⅛": "\\frac{1}{8}", "²": "^2", "³": "^3",
     "θ": "\\theta", "α": "\\alpha", "β": "\\beta", "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＄": "$",
@@ -69,6 +69,7 @@ _THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ 
 _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+_APPROX = re.compile(r"\s*(?:\\approx|\\simeq|\\sim(?![a-zA-Z])|\(?\s*(?:approximately|approx\.?|about|roughly)\b)")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
 _DEGREE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree)")
 _PERCENT = re.compile(
@@ -99,6 +100,7 @@ def normalize(answer: str) -> Answer:
 def _normalize(text: str) -> Answer:
     text = unwrap_math(_UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))
     text = unwrap_math(_PREFIX.sub("", text.strip()))
+    text = _APPROX.split(text, maxsplit=1)[0].strip() or text  # "1/6 \approx 0.1667": the exact value
     text = re.sub(r"(?<!\\)\$", "", text)
     text = re.sub(r"\\begin\{[bBvV]?matrix\}", r"\\begin{pmatrix}", text)
     text = re.sub(r"\\end\{[bBvV]?matrix\}", r"\\end{pmatrix}", text)
