@@ -144,3 +144,29 @@ def test_yaml_config_with_reward_params_and_cli_override(tiny_model, sums_file, 
     assert summary["config"]["reward_params"] == {"accuracy": {}, "cosine": {"max_len": 4}}
     assert summary["config"]["system_prompt"] == "Answer in tags."
     assert "reward/cosine" in summary["metrics"] and "reward/format" not in summary["metrics"]
+
+
+def test_a_failing_reward_stops_the_run_and_keeps_finished_batches(tiny_model, sums_file, tmp_path, monkeypatch, capsys):
+    import rewards
+
+    real_get = rewards.get
+    calls = {"n": 0}
+
+    def explode(completions, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ZeroDivisionError("boom")
+        return [0.5] * len(completions)
+
+    monkeypatch.setattr(rewards, "get", lambda name, **p: explode if name == "explode" else real_get(name, **p))
+    out = tmp_path / "out"
+    argv = ["run", "--model", str(tiny_model), "--data", str(sums_file), "--max-tokens", "4", "--batch-size", "1",
+            "--output-dir", str(out), "--no-progress"]
+    assert main([*argv, "--rewards", "accuracy,explode"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()  # (after transformers' weight-loading bar)
+    assert err[-1] == "evalsuite: error: reward 'explode' failed on prompt id 2: ZeroDivisionError: boom"
+    assert not any("Traceback" in line for line in err)
+    assert [r["id"] for r in _lines(out / "samples.jsonl")] == [0, 1]  # finished batches kept
+    assert main(argv) == 0  # the rerun resumes with the other rewards
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["resumed"] == 2 and summary["counts"]["generated"] == 4
