@@ -3,6 +3,7 @@ It must never regenerate, duplicate or drop a finished prompt, and never resume 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,7 +81,8 @@ def run(
         if "accuracy" in fns:
             warm_up_in_background()
         t = time.perf_counter()
-        backend = load_backend(config.backend, config, model=model, tokenizer=tokenizer)
+        with _quiet_loading(not progress):
+            backend = load_backend(config.backend, config, model=model, tokenizer=tokenizer)
         timings["load_s"] = time.perf_counter() - t
     batch_size = config.batch_size or DEFAULT_BATCH[config.backend]
     tokens = 0
@@ -258,3 +260,22 @@ def _rescore_missing(records: list[dict], fns: dict, solution_key: str) -> bool:
             changed = True
     return changed
 
+
+@contextlib.contextmanager
+def _quiet_loading(quiet: bool):
+    """Hide transformers' weight-loading bars when progress output is off, then restore the setting."""
+    if not quiet:
+        yield
+        return
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
