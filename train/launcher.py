@@ -354,8 +354,9 @@ class Evaluator:
     def __init__(self, recipe: Recipe, processing_class, progress: bool = False):
         assert recipe.eval is not None
         self.recipe, self.processing_class, self.progress = recipe, processing_class, progress
-        self.rows = _load_rows(recipe.eval.data, limit=recipe.eval.config.get("limit"), source=recipe.source,
-                               key="eval.data")
+        rows = _load_rows(recipe.eval.data, limit=recipe.eval.config.get("limit"), source=recipe.source,
+                          key="eval.data")
+        self.rows = _with_image_paths(rows, recipe, recipe.eval.data)
 
     def config(self, tag: str):
         """The evalsuite EvalConfig for one evaluation (fresh output folder per tag, never resumed)."""
@@ -395,6 +396,25 @@ class Evaluator:
         finally:
             model.train(was_training)
         return result["metrics"]
+
+
+def _with_image_paths(rows: list[dict], recipe: Recipe, path: str) -> list[dict]:
+    """Rows whose images evalsuite can open: relative paths resolved as training resolves them (against
+    data.image_root or the data file's folder), under the `images` column evalsuite reads."""
+    key = recipe.data.images_key
+    if not rows or key not in rows[0]:
+        return rows
+    root = Path(recipe.data.image_root or Path(path).parent)
+    out = []
+    for row in rows:
+        value = row.get(key)
+        items = value if isinstance(value, list | tuple) else ([] if value is None else [value])
+        resolved = [str(root / item) if isinstance(item, str) and not Path(item).is_absolute() else item
+                    for item in items]
+        row = {k: v for k, v in row.items() if k != key}
+        row["images"] = resolved or None
+        out.append(row)
+    return out
 
 
 def _eval_rewards(recipe: Recipe) -> tuple[list[str], dict[str, dict]]:

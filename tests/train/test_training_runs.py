@@ -111,30 +111,38 @@ def test_freeze_first_layers(tiny_text_model, arithmetic_data, tmp_path):
                                                         model={"freeze_vision_tower": True}), source="freeze.yaml"))
 
 
-def test_vlm_grpo_on_counting_squares(tmp_path):
+def test_vlm_sft_then_grpo_on_counting_squares(tmp_path):
     from fixtures import tiny_vlm
 
     model_path = tiny_vlm.build_vlm(tmp_path / "vlm")
     data = tiny_vlm.build_counting_set(tmp_path / "squares", n=8)
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    sft = tmp_path / "squares" / "sft.jsonl"  # image paths stay relative to the data file's folder
+    sft.write_text("".join(
+        json.dumps({**r, "completion": f"<think>count</think><answer>{r['solution']}</answer>"}) + "\n" for r in rows
+    ))
     recipe = R.from_dict(
         {
             "output_dir": str(tmp_path / "run"),
             "model": {"path": str(model_path), "trust_remote_code": True, "freeze_vision_tower": True},
-            "data": {"train": str(data)},
+            "data": {"train": str(data), "eval": str(data)},
             "rewards": [{"name": "accuracy", "weight": 1.0}, {"name": "format", "weight": 0.5}],
+            "sft": {"data": str(sft), "max_steps": 1, "per_device_train_batch_size": 4},
             "grpo": {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 2,
                      "max_completion_length": 8, "learning_rate": 1e-4, "disable_tqdm": True,
                      "logging_steps": 1},
+            "eval": {"before": True, "max_tokens": 8, "limit": 2},
         },
         source="vlm.yaml",
     )
-    rows = launcher.grpo_rows(recipe, str(data), limit=None, key="data.train")
-    assert rows[0]["images"][0].size == (56, 56) and rows[0]["solution"].isdigit()
-    result = launcher.run(recipe, save=False)
+    train_rows = launcher.grpo_rows(recipe, str(data), limit=None, key="data.train")
+    assert train_rows[0]["images"][0].size == (56, 56) and train_rows[0]["solution"].isdigit()
+    result = launcher.run(recipe, save=False, progress=False)
     model = result.model
     assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
     assert not any(p.requires_grad for n, p in model.named_parameters() if ".visual." in n and "merger" not in n)
     assert any(p.requires_grad for n, p in model.named_parameters() if "merger" in n)
+    assert list(result.metrics) == ["before", "after_sft", "after"]  # evalsuite read the images too
     logs = _grpo_logs(result)
     assert len(logs) == 2 and all("rewards/accuracy/mean" in e for e in logs)
 
