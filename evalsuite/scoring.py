@@ -36,18 +36,10 @@ def build_rewards(names: Sequence[str], params: Mapping[str, dict] | None = None
 
 def warm_up_in_background() -> None:
     """Start the rewards' answer-checking workers on a daemon thread, so their start-up (about 2 s) overlaps
-    model loading instead of delaying the first scored batch. Uses ``rewards.warm_up`` when exported, else a
-    symbolic ``rewards.verify`` call, which starts them the same way."""
+    model loading instead of delaying the first scored batch."""
     import threading
 
-    def _warm() -> None:
-        warm = getattr(rewards, "warm_up", None)
-        if callable(warm):
-            warm()
-        else:
-            rewards.verify(r"\sin x", r"\cos x")
-
-    threading.Thread(target=_warm, name="evalsuite-reward-warm-up", daemon=True).start()
+    threading.Thread(target=rewards.warm_up, name="evalsuite-reward-warm-up", daemon=True).start()
 
 
 def score_record(record: dict, fns: Mapping[str, Callable], *, solution_key: str = "solution") -> dict:

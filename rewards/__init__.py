@@ -3,7 +3,7 @@ This package must never import torch."""
 
 from rewards.accuracy import accuracy, exact_match
 from rewards.combine import combine
-from rewards.equivalence import verify
+from rewards.equivalence import timeout_count, verify, warm_up
 from rewards.explain import explain
 from rewards.extract import extract_answer
 from rewards.format import format, format_partial, reasoning_steps, tag_count
@@ -32,5 +32,7 @@ __all__ = [
     "repetition",
     "soft_overlong",
     "tag_count",
+    "timeout_count",
     "verify",
+    "warm_up",
 ]
