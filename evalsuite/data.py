@@ -141,6 +141,8 @@ def to_examples(
             images = row.get(images_key)
             if images is not None and not isinstance(images, list):
                 images = [images]
+            if images:
+                images = [_resolve_image(image, source) for image in images]
             row_id = row.get("id", index)
             if not isinstance(row_id, (str, int)) or isinstance(row_id, bool):
                 raise DataError(f"column 'id' must be a string or an integer, got {type(row_id).__name__}")
@@ -153,6 +155,15 @@ def to_examples(
         columns = {k: v for k, v in row.items() if k not in skip}
         examples.append(Example(row_id, messages, row[solution_key], images or None, columns, where))
     return examples
+
+
+def _resolve_image(image: Any, source: str | None) -> Any:
+    """A relative image path is read against the data file's folder (as training reads it), when the
+    file is there; otherwise it is kept as given (relative to the working directory)."""
+    if not isinstance(image, str) or not source or Path(image).is_absolute():
+        return image
+    candidate = Path(source.split("::")[0]).parent / image
+    return str(candidate) if candidate.exists() else image
 
 
 def _check_message(message: Any, key: str, i: int) -> dict:

@@ -131,3 +131,20 @@ def test_examples_ids_and_columns():
     assert examples[0].columns == {"level": 3} and examples[1].images == ["x.png"]
     with pytest.raises(DataError, match=r"d\.jsonl, line 2: duplicate id 'a' \(first seen at line 1\)"):
         to_examples([("line 1", {"id": "a", "prompt": "a", "solution": "1"}), ("line 2", {"id": "a", "prompt": "b", "solution": "1"})], source="d.jsonl")
+
+
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        ("img/a.png", "DATA/img/a.png"),  # beside the data file: read from there, as training reads it
+        ("missing.png", "missing.png"),  # not beside the data file: kept, relative to the working directory
+        ("/abs/b.png", "/abs/b.png"),
+    ],
+)
+def test_relative_image_paths_resolve_against_the_data_file(tmp_path, write_jsonl, image, expected):
+    data = tmp_path / "set" / "val.jsonl"
+    (tmp_path / "set" / "img").mkdir(parents=True)
+    (tmp_path / "set" / "img" / "a.png").write_bytes(b"")
+    write_jsonl(data, [{"prompt": "count", "solution": "3", "images": [image]}])
+    (example,) = to_examples(read_located_rows(data), source=str(data))
+    assert example.images == [expected.replace("DATA", str(data.parent))]
