@@ -4,10 +4,13 @@ It must never raise, never run longer than its timeout per check, and prefers a 
 from __future__ import annotations
 
 import collections
+import math
 import os
 import re
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 from rewards import _exact
 from rewards._worker_pool import pool
@@ -87,12 +90,22 @@ def _key(pair) -> tuple[Answer, Answer] | None:
         pred, gold = pair
     except (TypeError, ValueError):
         return None
-    if not isinstance(pred, str) or not isinstance(gold, str):
+    pred, gold = _as_text(pred), _as_text(gold)
+    if pred is None or gold is None:
         return None
     answer, target = extract_answer(pred), gold_answer(gold)
     if not answer or not target or len(answer) > CONFIG.max_answer_chars:
         return None
     return normalize(_sole_number(answer)), normalize(_sole_number(target))
+
+
+def _as_text(value) -> str | None:
+    """A string as is; a number (int, Fraction, Decimal, finite float; not bool) as its text; else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, Fraction, Decimal)) and not isinstance(value, bool):
+        return str(value) if math.isfinite(value) else None
+    return None
 
 
 def gold_answer(gold: str) -> str | None:
