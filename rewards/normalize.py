@@ -77,8 +77,9 @@ _PERCENT = re.compile(
 _DOLLAR_PREFIX = re.compile(r"^(?:\\\$|\\text\{\s*\\\$\s*\}|\$|USD\s*|€|£|\\euro|\\pounds)\s*(?=[-\d.])")
 _CURRENCY_SUFFIX = re.compile(r"(?<=\d)\s*(?:\\\$|€|£|\\euro)\s*$")
 _WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
-_FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\})\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+)")
-_FRAC_SHORT2 = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d|\\[a-zA-Z]+)")
+# One-token \frac arguments as TeX reads them: a digit, a braced group, a command, or a letter (a letter
+# as the first argument only after a space: ``\fracab`` is one unknown command, ``\frac ab`` is a/b).
+_FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+|(?<=\s)[a-zA-Z])\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+|[a-zA-Z])")
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\[[^\]]*\])?\s*(\d+|\\[a-zA-Z]+|[a-zA-Z])")
 _PREFIX = re.compile(r"^(?:final answer|answer|ans|the answer is|result)\s*[:=]?\s*", re.IGNORECASE)
 
@@ -245,9 +246,8 @@ def _text_body(body: str) -> str:
 
 
 def _short_forms(text: str) -> str:
-    r"""``\frac12`` -> ``\frac{1}{2}``, ``\sqrt3`` -> ``\sqrt{3}``, ``\mathrm{e}`` already unwrapped."""
+    r"""``\frac12`` -> ``\frac{1}{2}``, ``\frac1x`` -> ``\frac{1}{x}``, ``\frac\pi2`` -> ``\frac{\pi}{2}``, ``\sqrt3`` -> ``\sqrt{3}``, ``\mathrm{e}`` already unwrapped."""
     text = _FRAC_SHORT.sub(lambda m: r"\frac" + _brace(m.group(1)) + _brace(m.group(2)), text)
-    text = _FRAC_SHORT2.sub(lambda m: r"\frac" + m.group(1) + _brace(m.group(2)), text)
     return _SQRT_SHORT.sub(lambda m: r"\sqrt" + (m.group(1) or "") + _brace(m.group(2)), text)
 
 

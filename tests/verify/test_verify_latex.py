@@ -23,6 +23,9 @@ from rewards.normalize import normalize
     (r"$\frac{\sqrt3}{2}$", r"\frac{\sqrt{3}}{2}", True), (r"\boxed{\frac{\sqrt3}{2}}", r"\frac{\sqrt{3}}{2}", True),
     (r"\(x^2+1\)", "x^2+1", True), (r"$$7$$", "7", True), ("x^2+2x+1", "(x+1)^2", True),
     (r"\displaystyle\frac{1}{4}", "0.25", True), (r"\frac{1}{4}", r"\frac{1}{4}.", True),
+    # one-token \frac arguments as TeX reads them: letters and commands too
+    (r"1+\frac1x", r"\frac{x+1}{x}", True), (r"\frac\pi2", r"\frac{\pi}{2}", True), (r"\frac\pi2", r"\frac{\pi}{3}", False),
+    (r"\frac{1}x", r"\frac{1}{x}", True), (r"\frac ab", r"a/b", True), (r"\frac1x", r"\frac{1}{y}", False),
 ])
 def test_latex_spellings(gold, pred, expected):
     assert verify(rf"Hence $\boxed{{{pred}}}$", gold) is expected
