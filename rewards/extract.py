@@ -61,7 +61,7 @@ def extract_answer(text: str, config: ExtractionConfig = DEFAULT) -> str | None:
 
 def _extract(text: str, config: ExtractionConfig) -> str | None:
     region, tagged = _answer_region(text, config.answer_tag)
-    for reader in (_last_boxed, _phrase_answer):
+    for reader in (_last_boxed, _phrase_answer, _gsm8k_marker):
         answer = reader(region)
         if answer:
             return _clip(answer, config)
@@ -78,6 +78,13 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
         numbers = _NUMBER.findall(_APPROXIMATION.sub(" ", region))
         return numbers[-1] if numbers else None
     return None
+
+
+def _gsm8k_marker(text: str) -> str | None:
+    """What follows the last ``####`` on its line (GSM8K's answer marker), if anything does."""
+    if "####" not in text:
+        return None
+    return text.rsplit("####", 1)[1].strip().split("\n", 1)[0].strip() or None
 
 
 def _looks_bare(text: str) -> bool:

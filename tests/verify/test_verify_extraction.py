@@ -17,6 +17,9 @@ from rewards.extract import extract_answer
     (r"\boxed {5}", "5"),
     (r"\boxed 5$.", "5"),
     (r"\fbox{12}", "12"),
+    ("#### 18", "18"),  # GSM8K's answer marker, as models fine-tuned on GSM8K write it
+    ("16-3-4=9 eggs, 9*2=18\n#### 18\n", "18"),
+    ("<answer>#### 1/2</answer>", "1/2"),
     (r"\boxed{3}. Wait, that is wrong. Recomputing: \boxed{4}", "4"),
     (r"\boxed{3} or \boxed{4}", "3, 4"),
     (r"$\boxed{3}$ and $\boxed{4}$", "3, 4"),
