@@ -13,19 +13,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from fixtures.verify_cases import cases  # noqa: E402
+from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
 from rewards import equivalence  # noqa: E402
 from rewards.normalize import _normalize  # noqa: E402
-
-ADVERSARIAL = [
-    (r"Therefore $\boxed{\sin(10^{10^{10}})}$.", "1"),
-    (r"The limit is $\boxed{(1+10^{-100})^{10^{100}}}$.", "e"),
-    (r"$\boxed{10^{10^{10^{10}}}}$", "1"),
-    (r"$\boxed{e^{e^{e^{e^{e}}}}}$", "1"),
-    (r"$\boxed{\sin^{30}(x)\cos^{30}(x)}$", r"\frac{\sin^{30}(2x)}{2^{30}}"),
-    (r"\boxed{" + "(" * 500 + "1" + ")" * 500 + "}", "1"),
-    ("7" * 100_000, "7"),
-]
 
 
 def math_verify_check(pred: str, gold: str, wrap_gold: bool = False) -> bool:
@@ -115,7 +105,7 @@ def throughput(check_batch, batches) -> float:
 def worst_adversarial(timeout: float, in_thread: bool) -> tuple[float, bool]:
     """Worst wall time of one ``verify`` call on adversarial inputs, and whether all were False."""
     worst, all_false = 0.0, True
-    for pred, gold in ADVERSARIAL:
+    for pred, gold in HANG_PAIRS:
         equivalence.clear_cache()
         box = []
 

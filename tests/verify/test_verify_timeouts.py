@@ -12,21 +12,12 @@ import time
 
 import pytest
 
+from fixtures.verify_cases import HANG_PAIRS
 from rewards import equivalence
 from rewards.equivalence import timeout_count, verify, verify_batch
 
 TIMEOUT = 1.0
 BOUND = TIMEOUT + 5.0
-ADVERSARIAL = [
-    (r"$\boxed{\sin(10^{10^{10}})}$", "1"),
-    (r"$\boxed{(1+10^{-100})^{10^{100}}}$", "e"),
-    (r"$\boxed{10^{10^{10^{10}}}}$", "1"),
-    (r"$\boxed{e^{e^{e^{e^{e}}}}}$", "1"),
-    (r"$\boxed{\sin^{30}(x)\cos^{30}(x)}$", r"\frac{\sin^{30}(2x)}{2^{30}}"),
-    (r"\boxed{" + "(" * 300 + "1" + ")" * 300 + "}", "1"),
-    ("9" * 200_000, "9"),
-    (r"\boxed{" + "x+" * 5000 + "1}", "1"),
-]
 
 
 def _timed(pred, gold):
@@ -35,7 +26,7 @@ def _timed(pred, gold):
     return verdict, time.monotonic() - start
 
 
-@pytest.mark.parametrize("pred,gold", ADVERSARIAL)
+@pytest.mark.parametrize("pred,gold", HANG_PAIRS)
 def test_adversarial_from_main_thread(pred, gold):
     verdict, seconds = _timed(pred, gold)
     assert verdict is False and seconds < BOUND
@@ -43,15 +34,15 @@ def test_adversarial_from_main_thread(pred, gold):
 
 def test_adversarial_from_worker_threads():
     with concurrent.futures.ThreadPoolExecutor(4) as executor:
-        results = list(executor.map(lambda pair: _timed(*pair), ADVERSARIAL))
+        results = list(executor.map(lambda pair: _timed(*pair), HANG_PAIRS))
     assert all(verdict is False and seconds < BOUND * 2 for verdict, seconds in results)
 
 
 def test_adversarial_from_asyncio():
     async def main():
         loop = asyncio.get_running_loop()
-        direct = verify(*ADVERSARIAL[3], timeout=TIMEOUT)
-        offloaded = await asyncio.gather(*(loop.run_in_executor(None, verify, p, g, TIMEOUT) for p, g in ADVERSARIAL[:4]))
+        direct = verify(*HANG_PAIRS[3], timeout=TIMEOUT)
+        offloaded = await asyncio.gather(*(loop.run_in_executor(None, verify, p, g, TIMEOUT) for p, g in HANG_PAIRS[:4]))
         return [direct, *offloaded]
 
     start = time.monotonic()
@@ -69,25 +60,25 @@ def test_adversarial_inside_a_process_pool(method):
     equivalence.verify(r"\boxed{\tan x}", r"\cot x")  # the parent has a live worker pool when the children fork
     context = multiprocessing.get_context(method)
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
-        results = list(executor.map(_in_child, ADVERSARIAL[3:5], timeout=120))
+        results = list(executor.map(_in_child, HANG_PAIRS[3:5], timeout=120))
     assert all(verdict is False and seconds < BOUND + 10 and sane for verdict, seconds, sane in results)
 
 
 def test_inside_daemonic_multiprocessing_pool_workers():
     with multiprocessing.get_context("fork").Pool(2) as workers:
-        results = workers.map(_in_child, ADVERSARIAL[3:5])
+        results = workers.map(_in_child, HANG_PAIRS[3:5])
     assert all(verdict is False and sane for verdict, _, sane in results)
 
 
 def test_timeouts_are_counted_and_worker_is_replaced():
     before = timeout_count()
-    assert verify(*ADVERSARIAL[4], timeout=0.5) is False
+    assert verify(*HANG_PAIRS[4], timeout=0.5) is False
     assert timeout_count() == before + 1
     assert verify(r"\boxed{\tan^2 x + 1}", r"\sec^2 x", timeout=5.0) is True
 
 
 def test_batch_with_adversarial_rows_keeps_the_others():
-    pairs = [ADVERSARIAL[3], (r"\boxed{\sin 2x}", r"2\sin x\cos x"), ("<answer>5</answer>", "5"), ADVERSARIAL[4]]
+    pairs = [HANG_PAIRS[3], (r"\boxed{\sin 2x}", r"2\sin x\cos x"), ("<answer>5</answer>", "5"), HANG_PAIRS[4]]
     start = time.monotonic()
     assert verify_batch(pairs, timeout=TIMEOUT) == [False, True, True, False]
     assert time.monotonic() - start < BOUND * 2
@@ -133,9 +124,7 @@ def test_works_in_a_process_with_more_than_1024_open_files():
         "assert verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x') is True\n"
         "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root,
-                   env={**os.environ, "PYTHONPATH": root})
+    _run_in_fresh_interpreter(code)
 
 
 @pytest.mark.parametrize("text", [
@@ -158,6 +147,11 @@ def test_falls_back_to_bounded_threads_when_workers_cannot_start():
         "assert verdicts[-1] is True and all(v in (True, False) for v in verdicts), verdicts\n"
         "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
     )
+    _run_in_fresh_interpreter(code)
+
+
+def _run_in_fresh_interpreter(code: str) -> None:
+    """Run ``code`` in a new Python process with the repository on its path; it fails the test by raising."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root,
                    env={**os.environ, "PYTHONPATH": root})
