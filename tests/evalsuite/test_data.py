@@ -67,27 +67,23 @@ def test_bad_jsonl(tmp_path, content, message):
         load_rows(p)
 
 
-def test_bad_files(tmp_path):
-    with pytest.raises(DataError, match=r"nope\.jsonl: no such file or directory"):
-        load_rows(tmp_path / "nope.jsonl")
-    (tmp_path / "x.csv").write_text("a,b\n")
-    with pytest.raises(DataError, match=r"x\.csv: unsupported data format '\.csv'"):
-        load_rows(tmp_path / "x.csv")
-    (tmp_path / "x.json").write_text('[{"a": 1},\n {"a": }]')
-    with pytest.raises(DataError, match=r"x\.json, line 2: malformed JSON \(Expecting value at column 8\)"):
-        load_rows(tmp_path / "x.json")
-    (tmp_path / "y.json").write_text('[{"a": 1}, 3]')
-    with pytest.raises(DataError, match=r"y\.json, row 2: expected a JSON object, got a number"):
-        load_rows(tmp_path / "y.json")
-    (tmp_path / "z.json").write_text('{"rows": []}')
-    with pytest.raises(DataError, match=r"z\.json: expected a list of objects or \{\"data\": \[\.\.\.\]\}"):
-        load_rows(tmp_path / "z.json")
-    (tmp_path / "x.parquet").write_text("not parquet")
-    with pytest.raises(DataError, match=r"x\.parquet: not a readable parquet file"):
-        load_rows(tmp_path / "x.parquet")
-    (tmp_path / "folder").mkdir()
-    with pytest.raises(DataError, match=r"folder: not a saved datasets folder"):
-        load_rows(tmp_path / "folder")
+@pytest.mark.parametrize("name,content,message", [
+    ("nope.jsonl", None, r"nope\.jsonl: no such file or directory"),
+    ("x.csv", "a,b\n", r"x\.csv: unsupported data format '\.csv'"),
+    ("x.json", '[{"a": 1},\n {"a": }]', r"x\.json, line 2: malformed JSON \(Expecting value at column 8\)"),
+    ("y.json", '[{"a": 1}, 3]', r"y\.json, row 2: expected a JSON object, got a number"),
+    ("z.json", '{"rows": []}', r"z\.json: expected a list of objects or \{\"data\": \[\.\.\.\]\}"),
+    ("x.parquet", "not parquet", r"x\.parquet: not a readable parquet file"),
+    ("folder", "<dir>", r"folder: not a saved datasets folder"),
+])
+def test_bad_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content == "<dir>":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_rows(path)
 
 
 def test_build_messages_system_prompt_rules():
