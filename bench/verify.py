@@ -14,8 +14,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
-from rewards import equivalence  # noqa: E402
-from rewards.normalize import _normalize  # noqa: E402
+from rewards.answers import engine as equivalence  # noqa: E402
+from rewards.answers.normalize import _normalize  # noqa: E402
 
 
 def math_verify_check(pred: str, gold: str, wrap_gold: bool = False) -> bool:

@@ -1,16 +1,15 @@
 """grpokit rewards: total, exact, picklable reward functions for GRPO, importable into any trainer.
 This package must never import torch."""
 
-from rewards.accuracy import accuracy, exact_match
+from rewards.accuracy_rewards import accuracy, exact_match
+from rewards.answers import extract_answer, timeout_count, verify, verify_batch, warm_up
 from rewards.combine import combine
-from rewards.equivalence import timeout_count, verify, warm_up
 from rewards.explain import explain
-from rewards.extract import extract_answer
-from rewards.format import format, format_partial, reasoning_steps, tag_count
-from rewards.length import cosine, length, length_penalty, soft_overlong
+from rewards.format_rewards import format, format_partial, reasoning_steps, tag_count
+from rewards.length_rewards import cosine, length, length_penalty, soft_overlong
 from rewards.registry import get, names, parameters, register
-from rewards.repetition import repetition
-from rewards.sets import iou
+from rewards.repetition_rewards import repetition
+from rewards.sets_rewards import iou
 
 __all__ = [
     "accuracy",
@@ -34,5 +33,6 @@ __all__ = [
     "tag_count",
     "timeout_count",
     "verify",
+    "verify_batch",
     "warm_up",
 ]

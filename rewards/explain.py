@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rewards.answers.engine import timeout_count
+from rewards.answers.extract import extract_answer
 from rewards.combine import Combined
 from rewards.completions import completion_lengths, completion_text, gold_text, token_ids
-from rewards.equivalence import timeout_count
-from rewards.extract import extract_answer
 from rewards.registry import Reward, get
 
 

@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,7 @@ import rewards
 from rewards import registry
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rewards.md"
-OWN_MODULES = ["rewards.registry", "rewards.completions", "rewards.format", "rewards.accuracy", "rewards.length",
-               "rewards.repetition", "rewards.sets", "rewards.combine", "rewards.explain", "rewards.testing",
-               "rewards.adapters.swift", "rewards.adapters.verl", "rewards.adapters.batch"]
+OWN_MODULES = sorted(m.name for m in pkgutil.walk_packages(rewards.__path__, "rewards.") if not m.ispkg)
 
 
 def test_docs_examples_run():

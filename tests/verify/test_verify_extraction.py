@@ -2,8 +2,8 @@
 
 import pytest
 
-from rewards.equivalence import verify
-from rewards.extract import extract_answer
+from rewards.answers.engine import verify
+from rewards.answers.extract import extract_answer
 
 
 @pytest.mark.parametrize("text,expected", [

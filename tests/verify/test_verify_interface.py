@@ -3,8 +3,9 @@
 import subprocess
 import sys
 
-from rewards import equivalence, extract_answer, verify
-from rewards.equivalence import timeout_count, verify_batch
+from rewards.answers import engine as equivalence
+from rewards.answers import extract_answer, verify
+from rewards.answers.engine import timeout_count, verify_batch
 
 
 def test_public_names():

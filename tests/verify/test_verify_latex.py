@@ -2,8 +2,8 @@
 
 import pytest
 
-from rewards.equivalence import verify
-from rewards.normalize import normalize
+from rewards.answers.engine import verify
+from rewards.answers.normalize import normalize
 
 
 @pytest.mark.parametrize("gold,pred,expected", [

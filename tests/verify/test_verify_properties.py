@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rewards import extract_answer, verify
-from rewards.equivalence import verify_batch
+from rewards.answers.engine import verify_batch
 from rewards.testing import texts
 
 SETTINGS = settings(max_examples=400, deadline=None, database=None, derandomize=True,

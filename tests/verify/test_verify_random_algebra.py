@@ -6,7 +6,7 @@ import random
 import pytest
 import sympy
 
-from rewards.equivalence import verify_batch
+from rewards.answers.engine import verify_batch
 
 X, Y = sympy.symbols("x y")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rewards.equivalence import verify
+from rewards.answers.engine import verify
 
 
 @pytest.mark.parametrize("gold,pred,expected", [

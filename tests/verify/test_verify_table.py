@@ -4,7 +4,7 @@ known false positive / miss from issue 3 graded right."""
 import pytest
 
 from fixtures.verify_cases import ISSUE, MV14, cases
-from rewards.equivalence import verify_batch
+from rewards.answers.engine import verify_batch
 
 ROWS = cases()
 

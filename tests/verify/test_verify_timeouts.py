@@ -13,8 +13,8 @@ import time
 import pytest
 
 from fixtures.verify_cases import HANG_PAIRS
-from rewards import equivalence
-from rewards.equivalence import timeout_count, verify, verify_batch
+from rewards.answers import engine as equivalence
+from rewards.answers.engine import timeout_count, verify, verify_batch
 
 TIMEOUT = 1.0
 BOUND = TIMEOUT + 5.0
@@ -120,7 +120,7 @@ def test_works_in_a_process_with_more_than_1024_open_files():
         "if max(soft, want) < 1300:\n"
         "    raise SystemExit(0)\n"
         "files = [os.open(os.devnull, os.O_RDONLY) for _ in range(1200)]\n"
-        "from rewards.equivalence import verify\n"
+        "from rewards.answers.engine import verify\n"
         "assert verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x') is True\n"
         "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
     )
@@ -142,7 +142,7 @@ def test_falls_back_to_bounded_threads_when_workers_cannot_start():
     code = (
         "import sys\n"
         "sys.executable = '/bin/false'\n"
-        "from rewards.equivalence import verify\n"
+        "from rewards.answers.engine import verify\n"
         "verdicts = [verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x', timeout=5.0) for _ in range(5)]\n"
         "assert verdicts[-1] is True and all(v in (True, False) for v in verdicts), verdicts\n"
         "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"

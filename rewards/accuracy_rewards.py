@@ -3,9 +3,9 @@ They must never score a sample without a gold answer as wrong (that is ``None``)
 
 from __future__ import annotations
 
+from rewards.answers.engine import verify_batch
+from rewards.answers.extract import extract_answer
 from rewards.completions import TAG_NAME, gold_texts, last_block
-from rewards.equivalence import verify_batch
-from rewards.extract import extract_answer
 from rewards.registry import Reward, check, check_gold_key, check_number, register
 
 

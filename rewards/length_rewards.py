@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from rewards.accuracy import correctness
+from rewards.accuracy_rewards import correctness
 from rewards.completions import completion_lengths, gold_texts, group_ids
 from rewards.registry import Reward, check_gold_key, check_number, register
 

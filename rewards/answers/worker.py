@@ -41,8 +41,8 @@ def main(parent_pid: int, memory_mb: int) -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setrecursionlimit(10_000)
-    from rewards._sympy_compare import compare
-    from rewards.normalize import normalize
+    from rewards.answers.normalize import normalize
+    from rewards.answers.sympy_compare import compare
 
     for pred, gold in _WARM_UP:  # ANTLR builds its parsing tables lazily: pay that before the first task
         _run_one(compare, normalize(pred), normalize(gold), 5.0)

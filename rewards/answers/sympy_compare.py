@@ -11,7 +11,7 @@ from sympy import Basic, FiniteSet, Interval, MatrixBase, Tuple
 from sympy.core.function import AppliedUndef
 from sympy.core.relational import Relational
 
-from rewards.normalize import Answer
+from rewards.answers.normalize import Answer
 
 _DECIMAL = re.compile(r"(?<![\d.\\a-zA-Z])(\d*)\.(\d+)(?![\d.])")
 _SAFE_TEXT = re.compile(r"^[\w\s+\-*/^().,=<>!]*$")
@@ -28,7 +28,7 @@ _UNKNOWN = None
 def compare(pred: Answer, gold: Answer) -> bool:
     r"""Is ``pred`` mathematically equal to ``gold``? False when either does not parse.
 
-    >>> from rewards.normalize import normalize
+    >>> from rewards.answers.normalize import normalize
     >>> compare(normalize(r"\frac{\sqrt{3}}{2}"), normalize(r"\frac{\sqrt3}{2}"))
     True
     >>> compare(normalize("x=3"), normalize("3"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from rewards import _algebra
-from rewards.normalize import Answer
+from rewards.answers import algebra
+from rewards.answers.normalize import Answer
 
 INF = "inf"
 MAX_DIGITS = 400
@@ -29,7 +29,7 @@ _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}"}
 def decide(pred: Answer, gold: Answer) -> bool | None:
     r"""``True``/``False`` when both answers are exact numbers or structures of them; else ``None``.
 
-    >>> from rewards.normalize import normalize
+    >>> from rewards.answers.normalize import normalize
     >>> decide(normalize("0.5"), normalize(r"\frac{1}{2}"))
     True
     >>> decide(normalize("0.333"), normalize(r"\frac13"))
@@ -127,7 +127,7 @@ def _is_scalar(text: str) -> bool:
 
 def _same_expression(p: str, g: str, p_percent: bool, g_percent: bool) -> bool | None:
     """Exact evaluation of both sides (``_algebra``); percent answers also read as value/100."""
-    verdicts = [_algebra.same_value(x, y) for x in _texts(p, p_percent) for y in _texts(g, g_percent)]
+    verdicts = [algebra.same_value(x, y) for x in _texts(p, p_percent) for y in _texts(g, g_percent)]
     if True in verdicts:
         return True
     return None if None in verdicts else False
@@ -154,7 +154,7 @@ def _chain(text: str) -> list[str] | None:
 def _is_word(text: str) -> bool:
     """``Tuesday``, ``even``, ``yes``: a word, not a product of letters like ``ab``."""
     bare = text.replace(" ", "").lower()
-    return len(bare) >= 4 or bare in _algebra.SHORT_WORDS
+    return len(bare) >= 4 or bare in algebra.SHORT_WORDS
 
 
 def _unassigned(text: str, other: str) -> str:

@@ -16,12 +16,16 @@ import time
 from dataclasses import dataclass, field
 
 _HEADER = struct.Struct(">I")
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The worker imports rewards' submodules without running rewards/__init__ (which loads every reward family).
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The worker imports the engine's modules without running rewards/__init__ or rewards/answers/__init__
+# (which load every reward family and the pool itself).
 _BOOT = (
-    "import sys, types; pkg = types.ModuleType('rewards'); pkg.__path__ = [sys.argv[1] + '/rewards']; "
-    "sys.modules['rewards'] = pkg; sys.path.insert(0, sys.argv[1]); "
-    "from rewards._worker import main; main(int(sys.argv[2]), int(sys.argv[3]))"
+    "import sys, types\n"
+    "for name in ('rewards', 'rewards.answers'):\n"
+    "    pkg = types.ModuleType(name); pkg.__path__ = [sys.argv[1] + '/' + name.replace('.', '/')]\n"
+    "    sys.modules[name] = pkg\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "from rewards.answers.worker import main; main(int(sys.argv[2]), int(sys.argv[3]))"
 )
 
 

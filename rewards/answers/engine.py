@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from rewards import _exact
-from rewards._worker_pool import pool
-from rewards.extract import _last_boxed, extract_answer, is_prose
-from rewards.normalize import Answer, normalize, unwrap_math
+from rewards.answers import numbers
+from rewards.answers.extract import _last_boxed, extract_answer, is_prose
+from rewards.answers.normalize import Answer, normalize, unwrap_math
+from rewards.answers.pool import pool
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def _settle(keys: list, timeout: float) -> dict:
         if cached is not None:
             verdicts[key] = cached
             continue
-        decided = _exact.decide(*key)
+        decided = numbers.decide(*key)
         if decided is None:
             hard.append(key)
         else:
@@ -164,7 +164,7 @@ def _run_hard(keys: list, timeout: float) -> list[tuple[str, bool]]:
 
 
 def _in_thread(key: tuple[Answer, Answer], timeout: float) -> tuple[str, bool]:
-    from rewards._sympy_compare import compare
+    from rewards.answers.sympy_compare import compare
 
     box: list = []
 
