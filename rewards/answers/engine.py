@@ -6,15 +6,14 @@ from __future__ import annotations
 import collections
 import math
 import os
-import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 from rewards.answers import numbers
-from rewards.answers.extract import _last_boxed, extract_answer, is_prose
-from rewards.answers.normalize import Answer, normalize, unwrap_math
+from rewards.answers.extract import extract_answer, gold_answer, sole_number
+from rewards.answers.normalize import Answer, normalize
 from rewards.answers.pool import pool
 
 
@@ -28,7 +27,6 @@ class VerifyConfig:
 
 
 CONFIG = VerifyConfig()
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 _lock = threading.Lock()
 _cache: collections.OrderedDict = collections.OrderedDict()
 _timeouts = 0
@@ -96,7 +94,7 @@ def _key(pair) -> tuple[Answer, Answer] | None:
     answer, target = extract_answer(pred), gold_answer(gold)
     if not answer or not target or len(answer) > CONFIG.max_answer_chars:
         return None
-    return normalize(_sole_number(answer)), normalize(_sole_number(target))
+    return normalize(sole_number(answer)), normalize(sole_number(target))
 
 
 def _as_text(value) -> str | None:
@@ -106,31 +104,6 @@ def _as_text(value) -> str | None:
     if isinstance(value, (int, float, Fraction, Decimal)) and not isinstance(value, bool):
         return str(value) if math.isfinite(value) else None
     return None
-
-
-def gold_answer(gold: str) -> str | None:
-    r"""The answer inside a gold string: bare, ``$...$``-wrapped, ``\boxed{}``, an ``<answer>`` block, or a worked
-    solution (``#### 72`` as in GSM8K, else read like a completion).
-
-    >>> gold_answer(r"$\boxed{\frac{\sqrt3}{2}}$")
-    '\\frac{\\sqrt3}{2}'
-    """
-    if "####" in gold:  # a GSM8K solution kept whole: the answer follows the last ####
-        return gold.rsplit("####", 1)[1].strip() or None
-    if "<answer>" in gold or "\\boxed" in gold or "\\fbox" in gold:
-        inner = _last_boxed(gold) if "<answer>" not in gold else extract_answer(gold)
-        return inner.strip() if inner else None
-    if "\n" in gold.strip() or (len(gold) > 80 and is_prose(gold)):  # a worked solution: read it like a completion
-        return extract_answer(gold)
-    return unwrap_math(gold) or None
-
-
-def _sole_number(answer: str) -> str:
-    """Prose like "The total is 42 apples." reads as its only number; prose with several numbers stays."""
-    if not is_prose(answer):
-        return answer
-    numbers = _NUMBER.findall(answer)
-    return numbers[0] if len(numbers) == 1 else answer
 
 
 def _settle(keys: list, timeout: float) -> dict:

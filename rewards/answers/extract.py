@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rewards.answers.normalize import unwrap_math
+
 MAX_TEXT_CHARS = 200_000
 MAX_RUN = 12  # boxes joined into one hedged/listed answer at most
 
@@ -32,6 +34,7 @@ _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?
 _MATH_SPAN = re.compile(
     r"\$\$(.{1,300}?)\$\$|(?<!\\)\$(.{1,300}?)(?<!\\)\$|\\\((.{1,300}?)\\\)|\\\[(.{1,300}?)\\\]", re.DOTALL)
 _BRACE = re.compile(r"[{}]")
+_SOLE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 _SPACE = re.compile(r"[ \t]*")
 _TOKEN = re.compile(r"[^\s$]+")
 _FILLER = re.compile(r"(?:so|thus|hence|therefore|then|answer|the|we|it|i|which|that|this)\b", re.IGNORECASE)
@@ -222,3 +225,28 @@ def _phrase_answer(text: str) -> str | None:
     if choice and (len(rest) <= 4 or rest[:3].startswith("(")):
         return choice.group(1)
     return rest.rstrip(".").strip() or None
+
+
+def gold_answer(gold: str) -> str | None:
+    r"""The answer inside a gold string: bare, ``$...$``-wrapped, ``\boxed{}``, an ``<answer>`` block, or a worked
+    solution (``#### 72`` as in GSM8K, else read like a completion).
+
+    >>> gold_answer(r"$\boxed{\frac{\sqrt3}{2}}$")
+    '\\frac{\\sqrt3}{2}'
+    """
+    if "####" in gold:  # a GSM8K solution kept whole: the answer follows the last ####
+        return gold.rsplit("####", 1)[1].strip() or None
+    if "<answer>" in gold or "\\boxed" in gold or "\\fbox" in gold:
+        inner = _last_boxed(gold) if "<answer>" not in gold else extract_answer(gold)
+        return inner.strip() if inner else None
+    if "\n" in gold.strip() or (len(gold) > 80 and is_prose(gold)):  # a worked solution: read it like a completion
+        return extract_answer(gold)
+    return unwrap_math(gold) or None
+
+
+def sole_number(answer: str) -> str:
+    """Prose like "The total is 42 apples." reads as its only number; prose with several numbers stays."""
+    if not is_prose(answer):
+        return answer
+    numbers = _SOLE_NUMBER.findall(answer)
+    return numbers[0] if len(numbers) == 1 else answer
