@@ -1,4 +1,5 @@
-"""Benchmarks rewards.verify against math-verify (the anchor) in the same process: accuracy, speed, worst call.
+"""Benchmarks rewards.verify against math-verify (the anchor) in the same process: accuracy on the development
+table and on the frozen held-out set, per-pair latency, GRPO-batch throughput, the worst adversarial call.
 It must never change a label or a verdict; it only measures. Run: .venv/bin/python bench/verify.py"""
 
 from __future__ import annotations
@@ -7,19 +8,24 @@ import argparse
 import logging
 import os
 import random
+import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
-from rewards.answers import engine as equivalence  # noqa: E402
+from fixtures.verify_heldout import heldout  # noqa: E402
+from rewards.answers import engine, pool  # noqa: E402
 from rewards.answers.normalize import _normalize  # noqa: E402
+
+Check = Callable[[str, str], bool]
 
 
 def math_verify_check(pred: str, gold: str, wrap_gold: bool = False) -> bool:
-    """math-verify used its default way: parse(gold), parse(pred), verify(gold, pred)."""
+    """math-verify used its default way, as TRL's accuracy reward does: parse(gold), parse(pred), verify(gold, pred)."""
     from math_verify import parse, verify
 
     try:
@@ -29,89 +35,78 @@ def math_verify_check(pred: str, gold: str, wrap_gold: bool = False) -> bool:
         return False
 
 
-def table_figures(check) -> tuple[float, int, int, float, int, int]:
-    """(accuracy, false equal, false not-equal, worst latency s, not-equal rows, rows) of ``check`` on the table."""
-    rows = cases()
-    fp = fn = 0
-    worst = 0.0
+def ours_check(timeout: float) -> Check:
+    return lambda pred, gold: engine.verify(pred, gold, timeout=timeout)
+
+
+def _cold() -> None:
+    engine.clear_cache()
+    _normalize.cache_clear()
+
+
+def graded(rows: list[dict], check: Check) -> tuple[list[bool], list[float]]:
+    """Verdicts and per-pair wall times (cold caches) of ``check`` on ``rows``."""
+    verdicts, seconds = [], []
     for row in rows:
+        _cold()
         start = time.perf_counter()
-        verdict = check(row["completion"], row["gold"])
-        worst = max(worst, time.perf_counter() - start)
-        fp += verdict and not row["label"]
-        fn += (not verdict) and row["label"]
-    negatives = sum(not row["label"] for row in rows)
-    return 1 - (fp + fn) / len(rows), fp, fn, worst, negatives, len(rows)
+        verdicts.append(bool(check(row["completion"], row["gold"])))
+        seconds.append(time.perf_counter() - start)
+    return verdicts, seconds
 
 
-def grpo_batch(seed: int, prompts: int = 64, group: int = 8) -> list[tuple[str, str]]:
-    """64 prompts x 8 completions: a few hundred characters of reasoning, then a boxed answer; answers
-    repeat inside a group (right in several spellings, or one of two wrong values)."""
-    rng = random.Random(seed)
-    pairs = []
-    for _ in range(prompts):
-        gold, right, wrong = _problem(rng)
-        answers = [rng.choice(right) if rng.random() < 0.5 else rng.choice(wrong) for _ in range(group)]
-        for answer in answers:
-            pairs.append((_completion(rng, answer), gold))
-    return pairs
+def scores(rows: list[dict], verdicts: list[bool]) -> tuple[float, int, int, int]:
+    """(accuracy, false equal, false not-equal, not-equal rows)."""
+    fp = sum(v and not r["label"] for r, v in zip(rows, verdicts, strict=True))
+    fn = sum(r["label"] and not v for r, v in zip(rows, verdicts, strict=True))
+    negatives = sum(not r["label"] for r in rows)
+    return 1 - (fp + fn) / max(1, len(rows)), fp, fn, negatives
 
 
-def _problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    kind = rng.random()
-    n, m = rng.randint(2, 999), rng.randint(2, 30)
-    if kind < 0.55:
-        return str(n), [str(n), f"{n}.0", f"{n} \\text{{ apples}}"], [str(n + 1), str(n * 2)]
-    if kind < 0.70:
-        d = m + rng.randint(1, 9)
-        return f"\\frac{{{m}}}{{{d}}}", [f"\\frac{{{m}}}{{{d}}}", f"\\dfrac{{{m}}}{{{d}}}", f"{m}/{d}"], \
-            [f"\\frac{{{d}}}{{{m}}}", f"\\frac{{{m + 1}}}{{{d}}}"]
-    if kind < 0.80:
-        return f"{m}\\sqrt{{{n % 7 + 2}}}", [f"{m}\\sqrt{{{n % 7 + 2}}}", f"\\sqrt{{{m * m * (n % 7 + 2)}}}"], \
-            [f"{m + 1}\\sqrt{{{n % 7 + 2}}}", f"{m}\\sqrt{{{n % 7 + 3}}}"]
-    if kind < 0.88:
-        return f"({m}, {n})", [f"({m},{n})", f"\\left( {m}, {n} \\right)"], [f"({n}, {m})", f"({m}, {n + 1})"]
-    if kind < 0.92:
-        return f"[{m}, \\infty)", [f"x \\geq {m}", f"[{m},\\infty)"], [f"x > {m}", f"({m}, \\infty)"]
-    if kind < 0.96:
-        return f"\\sin {m}x", [f"\\sin({m}x)", f"\\sin {m}x"], [f"\\cos {m}x", f"{m}\\sin x"]
-    return f"x^2+{2 * m}x+{m * m}", [f"(x+{m})^2", f"x^2+{2 * m}x+{m * m}"], [f"(x-{m})^2", f"x^2+{m}x+{m * m}"]
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _completion(rng: random.Random, answer: str) -> str:
-    a, b = rng.randint(2, 50), rng.randint(2, 50)
-    reasoning = (
-        f"<think>\nLet me work through this step by step. First, note that {a} + {b} = {a + b}, and multiplying "
-        f"by {b} gives {(a + b) * b}. Hmm, that is not quite what the problem asks, so let me reconsider the setup. "
-        f"Using the relation from the statement and simplifying each term carefully, then checking the edge cases "
-        f"with {a} and {b}, everything is consistent.\n</think>\n"
-    )
-    return reasoning + f"Therefore, the final answer is $\\boxed{{{answer}}}$."
+def varied_batch(rows: list[dict], seed: int, prompts: int = 64, group: int = 8) -> list[tuple[str, str]]:
+    """A 64x8 GRPO batch of distinct real (completion, gold) rows, drawn without replacement: no answer is
+    repeated on purpose, so neither the dedupe nor the verdict cache gets work for free."""
+    pool = [r for r in rows if r["category"] != "timeouts"]
+    picked = random.Random(seed).sample(pool, min(len(pool), prompts * group))
+    return [(r["completion"], r["gold"]) for r in picked]
 
 
-def throughput(check_batch, batches) -> float:
-    """Completions per second over ``batches`` (each cold: verdict and normalization caches cleared)."""
-    total, elapsed = 0, 0.0
+def throughput(check_batch, batches, before=lambda: None) -> float:
+    """Median completions per second over ``batches``: each timed cold (verdict and normalization caches
+    cleared) after ``before()``."""
+    rates = []
     for pairs in batches:
-        equivalence.clear_cache()
-        _normalize.cache_clear()
+        before()
+        _cold()
         start = time.perf_counter()
         check_batch(pairs)
-        elapsed += time.perf_counter() - start
-        total += len(pairs)
-    return total / elapsed
+        rates.append(len(pairs) / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def fresh_workers(warm_rows: list[dict], timeout: float) -> None:
+    """New worker processes that have graded ``warm_rows`` (other data) and nothing else: what a training run's
+    workers look like, without having seen the batch about to be timed."""
+    pool.restart()
+    engine.warm_up(wait=True)
+    engine.verify_batch([(row["completion"], row["gold"]) for row in warm_rows], timeout=timeout)
 
 
 def worst_adversarial(timeout: float, in_thread: bool) -> tuple[float, bool]:
-    """Worst wall time of one ``verify`` call on adversarial inputs, and whether all were False."""
-    worst, all_false = 0.0, True
+    """Worst wall time of one ``verify`` call on the hang-inducing pairs, and whether every call returned a bool."""
+    worst, all_bool = 0.0, True
     for pred, gold in HANG_PAIRS:
-        equivalence.clear_cache()
+        _cold()
         box = []
 
         def call(pred=pred, gold=gold, box=box):
             start = time.perf_counter()
-            box.append((equivalence.verify(pred, gold, timeout=timeout), time.perf_counter() - start))
+            box.append((engine.verify(pred, gold, timeout=timeout), time.perf_counter() - start))
 
         if in_thread:
             thread = threading.Thread(target=call)
@@ -120,8 +115,29 @@ def worst_adversarial(timeout: float, in_thread: bool) -> tuple[float, bool]:
         else:
             call()
         verdict, seconds = box[0]
-        worst, all_false = max(worst, seconds), all_false and verdict is False
-    return worst, all_false
+        worst, all_bool = max(worst, seconds), all_bool and isinstance(verdict, bool)
+    return worst, all_bool
+
+
+def report_table(name: str, rows: list[dict], timeout: float) -> tuple[list[float], list[float]]:
+    """Print accuracy and false equal/not-equal of ours beside math-verify's on ``rows``; return latencies."""
+    ours, our_seconds = graded(rows, ours_check(timeout))
+    anchor, anchor_seconds = graded(rows, math_verify_check)
+    wrapped, _ = graded(rows, lambda p, g: math_verify_check(p, g, wrap_gold=True))
+    (a, fp, fn, neg), (ma, mfp, mfn, _), (wa, wfp, _, _) = (scores(rows, v) for v in (ours, anchor, wrapped))
+    print(f"{name}: {len(rows)} rows ({neg} not equal)")
+    print(f"  accuracy: ours {a:.1%}  math-verify {ma:.1%}  math-verify($-wrapped gold) {wa:.1%}")
+    print(f"  false equal: ours {fp} ({fp / max(1, neg):.1%} of not-equal)  math-verify {mfp} ({mfp / max(1, neg):.1%})"
+          f"  math-verify($) {wfp}")
+    print(f"  false not-equal: ours {fn}  math-verify {mfn}")
+    for kind in sorted({r.get("kind") for r in rows} - {None}):
+        index = [i for i, r in enumerate(rows) if r.get("kind") == kind]
+        part = [rows[i] for i in index]
+        ka = scores(part, [ours[i] for i in index])
+        kb = scores(part, [anchor[i] for i in index])
+        print(f"  {kind} ({len(part)} rows): accuracy ours {ka[0]:.1%}  math-verify {kb[0]:.1%}; "
+              f"false equal ours {ka[1]}  math-verify {kb[1]}")
+    return our_seconds, anchor_seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,31 +146,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
-    equivalence.warm_up(wait=True)  # both checkers are timed warm: math-verify's imports are loaded below too
+    engine.warm_up(wait=True)  # both checkers are timed warm: math-verify's imports are loaded below too
     math_verify_check("1", "1")
 
-    ours = table_figures(lambda p, g: equivalence.verify(p, g, timeout=args.timeout))
-    anchor = table_figures(math_verify_check)
-    wrapped = table_figures(lambda p, g: math_verify_check(p, g, wrap_gold=True))
-    _, _, _, _, negatives, rows = ours
-    print(f"table rows: {rows} ({negatives} not equal)")
-    print(f"accuracy: ours {ours[0]:.1%}  math-verify {anchor[0]:.1%}  math-verify($-wrapped gold) {wrapped[0]:.1%}")
-    print(f"false equal (FP): ours {ours[1]} ({ours[1] / negatives:.1%} of not-equal)  math-verify {anchor[1]} "
-          f"({anchor[1] / negatives:.1%})  math-verify($) {wrapped[1]}")
-    print(f"false not-equal (FN): ours {ours[2]}  math-verify {anchor[2]}  math-verify($) {wrapped[2]}")
-    print(f"worst latency on the table: ours {ours[3]:.3f} s  math-verify {anchor[3]:.3f} s")
+    dev, held = cases(), heldout()
+    report_table("development table (rules were written against it)", dev, args.timeout)
+    our_seconds, anchor_seconds = report_table("frozen held-out set (never tuned to)", held, args.timeout)
+    print(f"latency per pair on the held-out set (cold cache): ours p50 {percentile(our_seconds, 0.5) * 1e3:.1f} ms "
+          f"p99 {percentile(our_seconds, 0.99) * 1e3:.1f} ms max {max(our_seconds):.3f} s  |  math-verify p50 "
+          f"{percentile(anchor_seconds, 0.5) * 1e3:.1f} ms p99 {percentile(anchor_seconds, 0.99) * 1e3:.1f} ms "
+          f"max {max(anchor_seconds):.3f} s")
+    print(f"pairs over 1 s: ours {sum(s > 1 for s in our_seconds)}  math-verify {sum(s > 1 for s in anchor_seconds)}")
 
-    batches = [grpo_batch(seed) for seed in range(1, args.batches + 1)]
-    our_rate = throughput(lambda pairs: equivalence.verify_batch(pairs, timeout=args.timeout), batches)
+    batches = [varied_batch(held, seed) for seed in range(1, args.batches + 1)]
+    our_rate = throughput(lambda pairs: engine.verify_batch(pairs, timeout=args.timeout), batches,
+                          before=lambda: fresh_workers(dev, args.timeout))
     anchor_rate = throughput(lambda pairs: [math_verify_check(p, g) for p, g in pairs], batches)
-    print(f"GRPO batch 64x8 throughput: ours {our_rate:.0f}/s  math-verify {anchor_rate:.0f}/s  "
-          f"ratio {our_rate / anchor_rate:.1f}x")
+    print(f"GRPO batch 64x8 of distinct held-out rows (fresh workers that graded only the development table): "
+          f"ours {our_rate:.0f}/s  math-verify loop {anchor_rate:.0f}/s  ratio {our_rate / anchor_rate:.1f}x  "
+          f"(median of {args.batches} batches)")
 
     for label, in_thread in (("main thread", False), ("worker thread", True)):
-        worst, all_false = worst_adversarial(args.timeout, in_thread)
+        worst, all_bool = worst_adversarial(args.timeout, in_thread)
         print(f"worst single adversarial call ({label}): ours {worst:.2f} s (bound {args.timeout + 0.5:.1f} s), "
-              f"all False: {all_false}")
-    print(f"timeouts counted: {equivalence.timeout_count()}")
+              f"every call returned a bool: {all_bool}")
+    print(f"timeouts counted: {engine.timeout_count()}")
 
 
 if __name__ == "__main__":

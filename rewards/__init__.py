@@ -2,9 +2,21 @@
 This package must never import torch."""
 
 from rewards.accuracy_rewards import accuracy, exact_match
-from rewards.answers import extract_answer, timeout_count, verify, verify_batch, warm_up
-from rewards.combine import combine
-from rewards.explain import explain
+from rewards.answers import (
+    Outcome,
+    Status,
+    VerifyConfig,
+    extract_answer,
+    grade,
+    grade_batch,
+    stats,
+    timeout_count,
+    verify,
+    verify_batch,
+    warm_up,
+)
+from rewards.combination import combine
+from rewards.explanation import explain
 from rewards.format_rewards import format, format_partial, reasoning_steps, tag_count
 from rewards.length_rewards import cosine, length, length_penalty, soft_overlong
 from rewards.registry import get, names, parameters, register
@@ -12,6 +24,9 @@ from rewards.repetition_rewards import repetition
 from rewards.sets_rewards import iou
 
 __all__ = [
+    "Outcome",
+    "Status",
+    "VerifyConfig",
     "accuracy",
     "combine",
     "cosine",
@@ -21,6 +36,8 @@ __all__ = [
     "format",
     "format_partial",
     "get",
+    "grade",
+    "grade_batch",
     "iou",
     "length",
     "length_penalty",
@@ -30,6 +47,7 @@ __all__ = [
     "register",
     "repetition",
     "soft_overlong",
+    "stats",
     "tag_count",
     "timeout_count",
     "verify",

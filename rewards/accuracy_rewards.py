@@ -3,10 +3,25 @@ They must never score a sample without a gold answer as wrong (that is ``None``)
 
 from __future__ import annotations
 
-from rewards.answers.engine import verify_batch
+from rewards.answers.engine import grade_batch
 from rewards.answers.extract import extract_answer
+from rewards.answers.outcome import Outcome
 from rewards.completions import TAG_NAME, gold_texts, last_block
 from rewards.registry import Reward, check, check_gold_key, check_number, register
+
+
+def outcomes(texts: list[str], golds: list[str], timeout: float) -> list[Outcome | None]:
+    """``grade(text, gold)`` per completion through the batch path; ``None`` where the gold is empty.
+
+    >>> [o and o.status.value for o in outcomes(["<answer>4</answer>", "5", "4"], ["4", "4", ""], timeout=5.0)]
+    ['equal', 'not_equal', None]
+    """
+    todo = [i for i, gold in enumerate(golds) if gold]
+    graded = grade_batch([(texts[i], golds[i]) for i in todo], timeout=timeout)
+    result: list[Outcome | None] = [None] * len(texts)
+    for i, outcome in zip(todo, graded, strict=True):
+        result[i] = outcome
+    return result
 
 
 def correctness(texts: list[str], golds: list[str], timeout: float) -> list[bool | None]:
@@ -15,35 +30,41 @@ def correctness(texts: list[str], golds: list[str], timeout: float) -> list[bool
     >>> correctness(["<answer>4</answer>", "5", "4"], ["4", "4", ""], timeout=5.0)
     [True, False, None]
     """
-    todo = [i for i, gold in enumerate(golds) if gold]
-    verdicts = verify_batch([(texts[i], golds[i]) for i in todo], timeout=timeout)
-    result: list[bool | None] = [None] * len(texts)
-    for i, verdict in zip(todo, verdicts, strict=True):
-        result[i] = bool(verdict)
-    return result
+    return [None if outcome is None else outcome.equal for outcome in outcomes(texts, golds, timeout)]
 
 
-def _accuracy_rows(texts, kwargs, *, gold_key, timeout):
-    """Rows of ``accuracy``: gold, extracted answer, verdict (None without gold), value."""
+def _accuracy_rows(texts, kwargs, *, gold_key, timeout, skip_undecided):
+    """Rows of ``accuracy``: gold, extracted answer, verdict and outcome status (None without gold), value."""
     golds = gold_texts(kwargs, gold_key, len(texts))
-    return [
-        {"gold": gold, "answer": extract_answer(text), "correct": ok, "value": None if ok is None else float(ok)}
-        for text, gold, ok in zip(texts, golds, correctness(texts, golds, timeout), strict=True)
-    ]
+    rows = []
+    for text, gold, outcome in zip(texts, golds, outcomes(texts, golds, timeout), strict=True):
+        if outcome is None:
+            rows.append({"gold": gold, "answer": extract_answer(text), "correct": None, "status": None, "value": None})
+            continue
+        value = None if skip_undecided and not outcome.decided else float(outcome.equal)
+        rows.append({"gold": gold, "answer": outcome.answer, "correct": outcome.equal,
+                     "status": outcome.status.value, "value": value})
+    return rows
 
 
 @register("accuracy")
-def accuracy(gold_key: str = "solution", timeout: float = 5.0) -> Reward:
+def accuracy(gold_key: str = "solution", timeout: float = 5.0, skip_undecided: bool = False) -> Reward:
     r"""1.0 if ``verify(completion, gold)`` else 0.0; ``None`` where the gold answer is empty or missing.
 
-    ``timeout`` bounds each check (seconds); a check that times out counts as wrong.
+    ``timeout`` bounds each check (seconds). By default a check the grader could not finish (a timeout,
+    an internal error) or a gold it cannot read counts as wrong (0.0); with ``skip_undecided=True`` those
+    samples are ``None`` instead, which TRL leaves out of the group's mean and std, so the policy is not
+    taught "wrong" for the grader's failure. A completion without an answer is always 0.0.
 
     >>> accuracy()(["<think>2+2</think><answer>4</answer>", "<answer>5</answer>", "4"], solution=["4", "4", ""])
     [1.0, 0.0, None]
+    >>> accuracy(skip_undecided=True)(["<answer>4</answer>", "<answer>4</answer>"], solution=["4", r"\frac{1}{"])
+    [1.0, None]
     """
     gold_key = check_gold_key("accuracy", gold_key)
     timeout = check_number("accuracy", "timeout", timeout, low=0, low_open=True)
-    return Reward("accuracy", _accuracy_rows, gold_key=gold_key, timeout=timeout)
+    check("accuracy", "skip_undecided", skip_undecided, "True or False", isinstance(skip_undecided, bool))
+    return Reward("accuracy", _accuracy_rows, gold_key=gold_key, timeout=timeout, skip_undecided=skip_undecided)
 
 
 def _exact_match_rows(texts, kwargs, *, gold_key, tag):

@@ -1,5 +1,6 @@
 """Evaluates small LaTeX expressions exactly, in-process: rationals, square roots, i, pi, e and letters as unknowns.
-It must never round, never run unbounded (sizes, exponents and depth are capped) and gives ``None`` for anything else."""
+It must never round, never run unbounded (sizes, exponents and depth are capped), never call two expressions with
+letters "not equal" (only SymPy may), and gives ``None`` for anything else."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ _TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\\[a-zA-Z]+|[a-zA-Z]|[-+*/^(){}!])"
 _FUNCTIONS_ABORT = {"\\sin", "\\cos", "\\tan", "\\log", "\\ln", "\\exp", "\\sec", "\\csc", "\\cot", "\\arcsin",
                     "\\arccos", "\\arctan", "\\lim", "\\sum", "\\int", "\\prod", "\\operatorname"}
 _CONSTANT_SYMBOLS = {"\\pi": "pi"}
+_PI_WORD = re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])")
 _LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _FUNCTION_NAMES = {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "lg", "abs", "max", "min", "gcd",
                    "lcm", "mod", "det", "deg", "arg"}
@@ -193,13 +195,28 @@ class _Parser:
         return self.power()
 
     def power(self) -> dict:
+        start = self.pos
         value = self.atom()
         while self.peek() in ("^", "!"):
+            base_depends = self._depends(start)
             if self.take() == "!":
+                if base_depends:
+                    raise _Abort("factorial of an unknown")
                 value = _factorial(value)
-            else:
-                value = _power(value, self.exponent())
+                continue
+            exponent_start = self.pos
+            exponent = self.exponent()
+            if self._depends(exponent_start) or (base_depends and _rational(exponent) is not None
+                                                  and _rational(exponent).denominator != 1):
+                raise _Abort("a power that is no polynomial in the unknowns")
+            value = _power(value, exponent)
         return value
+
+    def _depends(self, start: int) -> bool:
+        """Do the tokens read since ``start`` hold an unknown? Roots and powers of unknowns are not polynomials:
+        at the positive sample points ``\\sqrt{x^2}`` would agree with ``x``."""
+        return any(token in self.point or _CONSTANT_SYMBOLS.get(token) in self.point
+                   for token in self.tokens[start:self.pos])
 
     def exponent(self) -> dict:
         if self.peek() == "-":
@@ -233,7 +250,11 @@ class _Parser:
         if token == "\\sqrt":
             if self.peek() == "[":
                 raise _Abort("nth root")
-            return _sqrt(self.group())
+            start = self.pos
+            radicand = self.group()
+            if self._depends(start):
+                raise _Abort("root of an unknown")
+            return _sqrt(radicand)
         if token == "i":
             return {(1, True): Fraction(1)}
         if token.isalpha() and len(token) == 1 or token in _CONSTANT_SYMBOLS:
@@ -261,7 +282,7 @@ def tokens(text: str) -> list[str] | None:
     ['\\frac', '{', 'x', '+', '1', '}', '{', '2', '}']
     """
     out, pos = [], 0
-    text = text.strip()
+    text = _PI_WORD.sub(r"\\pi", text.strip())
     for run in _LETTER_RUN.findall(text):
         if len(run) > 3 or run.lower() in SHORT_WORDS or run.lower() in _FUNCTION_NAMES:
             return None  # a word or a function name, not a product of letters
@@ -299,10 +320,16 @@ def evaluate(text: str, points: list[dict]) -> list[dict] | None:
 
 def same_value(a: str, b: str) -> bool | None:
     r"""Are two expressions equal? Exact at two random rational points for the unknowns (polynomial identity
-    testing: unequal rational functions agree at a random point with probability ~1e-15); None if undecided.
+    testing: unequal rational functions agree at a random point with probability ~1e-15). ``True`` when they
+    agree. ``False`` when they differ and every letter stands alone (``2x-3`` vs ``2x+3``, ``\pi`` vs ``3.14``):
+    distinct rational functions, or a transcendental constant against a rational, are unequal everywhere.
+    ``None`` (undecided: SymPy decides) when a run of letters could be read another way there (``pi``, ``ab``,
+    ``xy``: a constant, a word, a product), so no misreading here can pre-empt SymPy with "not equal".
 
     >>> same_value("(x+1)^2", "x^2+2x+1"), same_value(r"\frac{1}{2004!}", r"\frac{1}{2006!}")
     (True, False)
+    >>> same_value("pi/2", r"\frac{\pi}{2}"), same_value("x+1", "x+2"), same_value("ab", "a+b") is None
+    (True, False, True)
     """
     ta, tb = tokens(a), tokens(b)
     if ta is None or tb is None:
@@ -313,4 +340,6 @@ def same_value(a: str, b: str) -> bool | None:
     va, vb = evaluate(a, points), evaluate(b, points)
     if va is None or vb is None:
         return None
-    return va == vb
+    if va == vb:
+        return True
+    return None if _LETTER_RUN.search(a) or _LETTER_RUN.search(b) else False

@@ -45,16 +45,24 @@ _UNITS = {
     "year": ("year", "years"), "L": ("L", "liter", "liters", "litre", "litres"), "mL": ("mL", "ml", "milliliter", "milliliters"),
     "mph": ("mph",), "km/h": ("km/h", "kmph"), "m/s": ("m/s",), "cent": ("cent", "cents"),
     "dollar": ("dollar", "dollars", "USD"), "degree": ("degree", "degrees", "deg"), "rad": ("rad", "radian", "radians"),
-    "unit": ("unit", "units"), "sq unit": ("square units", "sq units"),
+    "unit": ("unit", "units"),
 }
 _UNIT_OF = {spelling: canon for canon, spellings in _UNITS.items() for spelling in spellings}
-_UNIT_WORDS = "|".join(sorted(map(re.escape, _UNIT_OF), key=len, reverse=True))
+# "in" is an inch only with a power or a "square"/"cubic" word (``5 in^2``, ``3 sq in``), never alone
+_UNIT_WORDS = "|".join(sorted(map(re.escape, [*_UNIT_OF, "in"]), key=len, reverse=True))
+_POWER_WORDS = {"square": "2", "sq": "2", "squared": "2", "cubic": "3", "cu": "3", "cubed": "3"}
+_UNIT_PHRASE = re.compile(
+    r"^(?:(?P<before>square|sq|cubic|cu)\.?\s+)?(?P<word>" + _UNIT_WORDS + r")\.?"
+    r"(?:\s+(?P<after>squared|cubed)|\s*\^\s*\{?\s*(?P<pow>[23])\s*\}?)?$")
 _TRAILING_UNIT = re.compile(
-    r"(?<=[\d}\s)])\s*(?:\\(?:text|textnormal|mbox|mathrm|textrm|operatorname)\s*\{\s*(?P<a>" + _UNIT_WORDS + r")\s*\}"
-    r"|(?P<b>" + _UNIT_WORDS + r"))(?P<pow>\s*\^\s*\{?[23]\}?)?\s*\.?\s*$"
+    r"(?<=[\d}\s)])\s*(?:\\(?:text|textnormal|mbox|mathrm|textrm|operatorname)\s*\{(?P<wrapped>[^{}]{1,40})\}"
+    r"|(?P<plain>(?:(?:square|sq|cubic|cu)\.?\s+)?(?:" + _UNIT_WORDS + r")(?:\s+(?:squared|cubed))?(?![A-Za-z])))"
+    r"(?P<pow>\s*\^\s*\{?\s*[23]\s*\}?)?\s*\.?\s*$"
 )
+# a number before a counted noun: grouped thousands (2,500), decimals, a/b, a mixed number (2 1/2), \frac{a}{b}
+_NOUN_NUMBER = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?|(?:\d+\s*)?\\frac\{\d+\}\{\d+\})"
 _TRAILING_NOUN = re.compile(
-    r"^(?P<number>[-+]?(?:\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\}))"
+    r"^(?P<number>" + _NOUN_NUMBER + r")"
     r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
@@ -65,7 +73,9 @@ _NUMBER_WORDS = {word: str(i) for i, word in enumerate(
 _ARRAY = re.compile(r"\[?\s*\\begin\{array\}\{[^{}]*\}(.*?)\\end\{array\}\s*\]?", re.DOTALL)
 _TEXT_CMD = re.compile(r"\\(?:text|textnormal|textbf|textit|textrm|mbox|mathrm|mathbf|mathit|mathsf|mathtt|operatorname|rm|bf)\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
-_THOUSANDS_MARKED = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |'|[ \t])(?=\d{3}(?!\d))")
+# a space before a fraction is a mixed number (``12 345/678``), not a thousands separator
+_THOUSANDS_MARKED = re.compile(
+    r"(?<=\d)(?:(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |')(?=\d{3}(?!\d))|[ \t](?=\d{3}(?![\d/])))")
 _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
@@ -81,6 +91,16 @@ _WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 # as the first argument only after a space: ``\fracab`` is one unknown command, ``\frac ab`` is a/b).
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+|(?<=\s)[a-zA-Z])\s*(\d|\{[^{}]*\}|\\[a-zA-Z]+|[a-zA-Z])")
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\[[^\]]*\])?\s*(\d+|\\[a-zA-Z]+|[a-zA-Z])")
+# Plain-text math words (``pi/2``, ``3pi``, ``sqrt(2)``, ``(-inf, 3]``) as whole words, never inside a word or
+# after a backslash; left alone next to a plain function (``sin(pi/6)``), which the plain-text reader takes whole.
+_PLAIN_PI = re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])")
+_PLAIN_INFINITY = re.compile(r"(?<![\\a-zA-Z])(?:infinity|infty|inf)(?![a-zA-Z])")
+_PLAIN_SQRT = re.compile(r"(?<![a-zA-Z\\])\\?sqrt(?![a-zA-Z])\s*(?=[({\d])")
+_PLAIN_FUNCTION = re.compile(
+    r"(?<![\\a-zA-Z])(?:a?(?:sin|cos|tan|cot|sec|csc)h?|arc(?:sin|cos|tan)|log|ln|lg|exp|abs)(?![a-zA-Z])")
+_WHITESPACE = re.compile(r"\s+")
+_ANGLE_TUPLE = re.compile(r"^<([^<>=]+,[^<>=]+)>$")
+_MIXED_PLAIN = re.compile(r"(?:^|(?<=[,=(\[]))(\s*[-+]?\d+) +(\d+)/(\d+)(?=\s*(?:$|[,)\]]))")
 _PREFIX = re.compile(r"^(?:final answer|answer|ans|the answer is|result)\s*[:=]?\s*", re.IGNORECASE)
 
 
@@ -99,8 +119,10 @@ def normalize(answer: str) -> Answer:
 
 @lru_cache(maxsize=65536)
 def _normalize(text: str) -> Answer:
-    text = unwrap_math(_UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))
-    text = unwrap_math(_PREFIX.sub("", text.strip()))
+    text = _WHITESPACE.sub(" ", _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))  # keeps every regex linear
+    text = unwrap_math(text)
+    text = _strip_trailing_backslashes(unwrap_math(_PREFIX.sub("", text.strip())))
+    text = _plain_math(text)
     text = _APPROX.split(text, maxsplit=1)[0].strip() or text  # "1/6 \approx 0.1667": the exact value
     text = re.sub(r"(?<!\\)\$", "", text)
     text = re.sub(r"\\begin\{[bBvV]?matrix\}", r"\\begin{pmatrix}", text)
@@ -110,6 +132,7 @@ def _normalize(text: str) -> Answer:
     text = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq ", text)
     text = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq ", text)
     text = re.sub(r"\\lt(?![a-zA-Z])", "<", text).replace("\\gt ", ">").replace("\\gt", ">")
+    text = _angle_tuples(text)
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])\s*", "", text)
     text = re.sub(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])", "", text)
     text = _ARRAY.sub(r"\\begin{pmatrix}\1\\end{pmatrix}", text)
@@ -119,6 +142,8 @@ def _normalize(text: str) -> Answer:
     text = _CURRENCY_SUFFIX.sub("", _DOLLAR_PREFIX.sub("", text.strip()))
     text, percent = _strip_percent(text)
     text, unit = _strip_unit(text)
+    text = _MIXED_PLAIN.sub(_mixed_number, text)
+    text = re.sub(r"_\{\s*([a-zA-Z0-9])\s*\}", r"_\1", text)  # a_{1} is a_1 (one-character subscripts only)
     text = _degrees(text)
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
@@ -184,12 +209,31 @@ def _strip_percent(text: str) -> tuple[str, bool]:
 
 
 def _strip_unit(text: str) -> tuple[str, str]:
+    r"""A trailing unit after a number, in canonical form with its power: ``15 \text{ cm}^2``, ``15 cm²``,
+    ``15 square centimeters`` and ``15 sq cm`` all read ``('15', 'cm^2')``; anything else may be a counted noun.
+
+    >>> _strip_unit(r"15 \mathrm{cm}^{2}"), _strip_unit("8 cubic units")
+    (('15', 'cm^2'), ('8', 'unit^3'))
+    """
     match = _TRAILING_UNIT.search(text)
-    if not match or not _numeric_looking(text[: match.start()]):
+    unit = match and _unit_name(match.group("wrapped") or match.group("plain"), match.group("pow") or "")
+    if not unit or not _numeric_looking(text[: match.start()]):
         return _strip_noun(text)
-    unit = _UNIT_OF[match.group("a") or match.group("b")]
-    power = re.sub(r"\D", "", match.group("pow") or "")
-    return text[: match.start()].strip(), unit + (f"^{power}" if power else "")
+    return text[: match.start()].strip(), unit
+
+
+def _unit_name(phrase: str, outer_power: str) -> str | None:
+    """``square feet`` -> ``ft^2``, ``units^3`` -> ``unit^3``, ``cm`` -> ``cm``; None if no unit."""
+    match = _UNIT_PHRASE.match(phrase.strip())
+    if not match:
+        return None
+    power = (match.group("pow") or _POWER_WORDS.get(match.group("before") or match.group("after") or "")
+             or re.sub(r"\D", "", outer_power))
+    word = match.group("word")
+    if word == "in" and not power:
+        return None
+    unit = _UNIT_OF.get(word, "in")
+    return unit + (f"^{power}" if power else "")
 
 
 def _strip_noun(text: str) -> tuple[str, str]:
@@ -199,6 +243,66 @@ def _strip_noun(text: str) -> tuple[str, str]:
     if not match or noun in _MATH_WORDS:
         return text, ""
     return match.group("number"), noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun
+
+
+def _strip_trailing_backslashes(text: str) -> str:
+    r"""A stray backslash at the end (``\boxed{5\}`` read as ``5\``, a row break ``12\\``) is dropped.
+
+    >>> _strip_trailing_backslashes("12\\\\"), _strip_trailing_backslashes(r"\{1,2\}")
+    ('12', '\\{1,2\\}')
+    """
+    text = text.rstrip()
+    while text.endswith("\\"):
+        text = text[:-1].rstrip()
+    return text
+
+
+def _plain_math(text: str) -> str:
+    r"""``pi`` -> ``\pi``, ``sqrt(x+1)`` -> ``\sqrt{x+1}``, ``infinity``/``inf`` -> ``\infty``, as whole words only.
+
+    >>> _plain_math("3pi/2"), _plain_math("sqrt(sqrt(2)+1)"), _plain_math("(-inf, 3]"), _plain_math("spine")
+    ('3\\pi/2', '\\sqrt{\\sqrt{2}+1}', '(-\\infty, 3]', 'spine')
+    """
+    if _PLAIN_FUNCTION.search(text):
+        return text
+    text = _PLAIN_INFINITY.sub(r"\\infty", _PLAIN_PI.sub(r"\\pi", text))
+    closing = _matching_parens(text)
+    edits: dict[int, tuple[int, str]] = {}  # start -> (end, replacement)
+    for match in _PLAIN_SQRT.finditer(text):
+        edits[match.start()] = (match.end(), "\\sqrt")
+        close = closing.get(match.end())
+        if close is not None:
+            edits[match.end()], edits[close] = (match.end() + 1, "{"), (close + 1, "}")
+    out, pos = [], 0
+    for start in sorted(edits):
+        end, replacement = edits[start]
+        out += [text[pos:start], replacement]
+        pos = end
+    return "".join(out) + text[pos:]
+
+
+def _matching_parens(text: str) -> dict[int, int]:
+    """Index of each ``(`` -> index of its matching ``)`` (unmatched ones are absent)."""
+    stack, pairs = [], {}
+    for index, char in enumerate(text):
+        if char == "(":
+            stack.append(index)
+        elif char == ")" and stack:
+            pairs[stack.pop()] = index
+    return pairs
+
+
+def _angle_tuples(text: str) -> str:
+    r"""A vector written ``\langle 1, 2 \rangle`` or ``<1, 2>`` is the tuple ``(1, 2)``."""
+    if text.count("\\langle") == text.count("\\rangle") > 0:
+        text = re.sub(r"\\rangle(?![a-zA-Z])", ")", re.sub(r"\\langle(?![a-zA-Z])", "(", text))
+    return _ANGLE_TUPLE.sub(r"(\1)", text)
+
+
+def _mixed_number(match: re.Match) -> str:
+    r"""``2 1/2`` -> ``2\frac{1}{2}`` (a proper fraction after a whole number); ``2 3/2`` stays as written."""
+    whole, num, den = match.groups()
+    return f"{whole}\\frac{{{num}}}{{{den}}}" if 0 < int(num) < int(den) else match.group(0)
 
 
 def _vector_as_tuple(match: re.Match) -> str:

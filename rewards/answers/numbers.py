@@ -1,10 +1,11 @@
-"""Settles cheap comparisons in-process: numbers as exact rationals, and lists, sets, tuples and intervals of them.
+"""Settles cheap comparisons in-process: exact rationals; lists, sets, tuples, intervals and assignments of them.
 It must never call SymPy, never round, and answers ``None`` (undecided) for anything outside that domain."""
 
 from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from rewards.answers import algebra
 from rewards.answers.normalize import Answer
@@ -17,7 +18,13 @@ _SCI = re.compile(rf"^({_DEC})(?:e|E|\s*(?:\\times|\\cdot|\*)\s*10\^)\{{?([-+]?\
 _FRAC = re.compile(r"^\\frac\{(-?\d+)\}\{(-?\d+)\}$")
 _SLASH = re.compile(r"^(\d+)/(\d+)$")
 _POWER = re.compile(r"^(\d+)\^\{?(-?\d+)\}?$")
-_ASSIGNMENT = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-z,]*\))?=(?!.*[=<>])")
+_NAME = r"[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-z0-9,.\-]*\))?"  # a lone variable or a call: x, a_1, f(x), f(2)
+_ASSIGNMENT = re.compile(rf"^{_NAME}=(?!.*[=<>])")
+_NAMED = re.compile(rf"^({_NAME})=([^=<>]+)$")
+_CALL = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\(([a-z,]*)\)$")
+_SPACED_NUMBERS = re.compile(r"^[-+]?\d+(?:\.\d+)?(?:/\d+)?(?: +\d+(?:\.\d+)?(?:/\d+)?)+$")
+MAX_PAIRS = 144  # entry pairs compared in one unordered structure of expressions (12 x 12)
+MAX_NESTING = 3
 _WORD = re.compile(r"^[A-Za-z][A-Za-z ]*$")
 _MIXED = re.compile(r"^(\d+) ?\\frac\{(\d+)\}\{(\d+)\}$")
 _REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)\)|\\overline(\d))$")
@@ -51,11 +58,20 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return False
     if _WORD.match(pred.text) and _WORD.match(gold.text) and (_is_word(pred.text) or _is_word(gold.text)):
         return pred.text.lower() == gold.text.lower()
+    if _SPACED_NUMBERS.match(pred.text) or _SPACED_NUMBERS.match(gold.text):
+        return False  # "1 2" is no number (a mixed number "2 1/2" was rewritten by normalize)
     parts = _chain(pred.text) if "=" not in gold.text else None
     if parts:  # "x = 5/8 = 0.625": every side must equal the gold
         verdicts = [decide(Answer(part, pred.unit, pred.percent), gold) for part in parts]
-        return False if False in verdicts else None if None in verdicts else True
-    p, g = _unassigned(pred.text, gold.text), _unassigned(gold.text, pred.text)
+        return _all(verdicts)
+    named_p, named_g = assignments(pred.text), assignments(gold.text)
+    if named_p and named_g and (len(named_p) > 1 or len(named_g) > 1):
+        return _same_mapping(named_p, named_g)
+    if _different_variables(named_p, named_g):
+        return False
+    p, g = _right_sides(pred.text, named_p, gold.text, named_g)
+    if p == g and pred.percent == gold.percent:
+        return True
     if _CHAIN.match(p) or _CHAIN.match(g):
         ranges = interval(p), interval(g)
         return None if None in ranges else ranges[0] == ranges[1]
@@ -65,7 +81,13 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
     if _is_scalar(p) and _is_scalar(g):
         both = pred.percent and gold.percent
         return _same_expression(p, g, pred.percent and not both, gold.percent and not both)
-    return None
+    ea, eb = entries(p), entries(g)
+    return None if ea is None or eb is None else compare_entries(ea, eb)
+
+
+def _all(verdicts: list) -> bool | None:
+    """All True: True; any False: False; else undecided."""
+    return False if False in verdicts else None if None in verdicts else True
 
 
 _LESS = {"<": False, "\\lt": False, "\\le": True, "\\leq": True, "<=": True, "\\leqslant": True}
@@ -146,7 +168,7 @@ def _chain(text: str) -> list[str] | None:
     if "=" not in text or re.search(r"[<>]|\\(?:leq|geq|neq|lor|land)", text) or _split_top(text) != [text]:
         return None
     parts = [part.strip() for part in text.split("=")]
-    if re.fullmatch(r"[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-z,]*\))?", parts[0]):
+    if re.fullmatch(_NAME, parts[0]):
         parts = parts[1:]
     return parts if len(parts) >= 2 and all(parts) else None
 
@@ -157,11 +179,71 @@ def _is_word(text: str) -> bool:
     return len(bare) >= 4 or bare in algebra.SHORT_WORDS
 
 
-def _unassigned(text: str, other: str) -> str:
-    """``x=3`` reads as ``3`` when the other side is not itself an assignment."""
-    if _ASSIGNMENT.match(text) and not _ASSIGNMENT.match(other):
-        return _ASSIGNMENT.sub("", text, count=1)
-    return text
+def assignments(text: str) -> dict[str, list[str]] | None:
+    r"""``x=3`` -> ``{'x': ['3']}``; ``n=2,3,4`` -> ``{'n': ['2,3,4']}``; ``a=1,b=2`` -> one entry per name
+    (``x=1,x=2`` -> ``{'x': ['1', '2']}``); None unless the text is one assignment or a list of them.
+
+    >>> assignments("a=1,b=2"), assignments("y=2x+1"), assignments("2x+4y=8")
+    ({'a': ['1'], 'b': ['2']}, {'y': ['2x+1']}, None)
+    """
+    if _ASSIGNMENT.match(text):
+        name, rest = text.split("=", 1)
+        return {name: [rest]}
+    items = _split_top(text)
+    if not items or len(items) < 2:
+        return None
+    named: dict[str, list[str]] = {}
+    for item in items:
+        match = _NAMED.match(item.strip())
+        if not match:
+            return None
+        named.setdefault(match.group(1), []).append(match.group(2))
+    return named
+
+
+def _same_mapping(p: dict, g: dict) -> bool | None:
+    """Lists of assignments compare as mappings name -> values (``a=1,b=2`` = ``b=2,a=1``)."""
+    if set(p) != set(g):
+        return False
+    return _all([decide(Answer(",".join(p[name])), Answer(",".join(g[name]))) for name in p])
+
+
+def _right_sides(p: str, named_p, g: str, named_g) -> tuple[str, str]:
+    r"""What each side asserts: ``x=3`` reads as ``3`` against a side that is no assignment; two assignments
+    to the same name, or to functions of the same arguments (``g(x)=2x+1``, ``y=2x+1``), compare right sides."""
+    single_p = named_p is not None and len(named_p) == 1
+    single_g = named_g is not None and len(named_g) == 1
+    if single_p and named_g is None:
+        return ",".join(*named_p.values()), g
+    if single_g and named_p is None:
+        return p, ",".join(*named_g.values())
+    if single_p and single_g:
+        (name_p, values_p), (name_g, values_g) = next(iter(named_p.items())), next(iter(named_g.items()))
+        rhs_p, rhs_g = ",".join(values_p), ",".join(values_g)
+        if name_p == name_g or _same_function(name_p, name_g, rhs_p + "," + rhs_g):
+            return rhs_p, rhs_g
+    return p, g
+
+
+def _different_variables(named_p, named_g) -> bool:
+    """``x=3`` vs ``y=3``: constants assigned to two different variables are two different lines."""
+    if not (named_p and named_g and len(named_p) == len(named_g) == 1):
+        return False
+    (name_p, values_p), (name_g, values_g) = next(iter(named_p.items())), next(iter(named_g.items()))
+    return (name_p != name_g and not _CALL.match(name_p) and not _CALL.match(name_g)
+            and value(",".join(values_p)) is not None and value(",".join(values_g)) is not None)
+
+
+def _same_function(name_a: str, name_b: str, right_sides: str) -> bool:
+    """``f(x)`` and ``g(x)`` (same arguments), or ``f(x)`` and a dependent variable ``y`` that is no argument
+    and does not occur on the right: two names for one function."""
+    call_a, call_b = _CALL.match(name_a), _CALL.match(name_b)
+    if call_a and call_b:
+        return call_a.group(1) == call_b.group(1)
+    call, plain = (call_a, name_b) if call_a else (call_b, name_a)
+    if not call or not re.fullmatch(r"[a-zA-Z]", plain):
+        return False
+    return plain not in call.group(1).split(",") and not re.search(rf"(?<![a-zA-Z\\]){plain}(?![a-zA-Z])", right_sides)
 
 
 def _choice(text: str) -> str | None:
@@ -235,6 +317,80 @@ def value(text: str):
     if structure is not None:
         return structure
     return number(text)
+
+
+def entries(text: str, depth: int = 0):
+    r"""A tuple, set, interval or list as ``(kind, items)`` whose items are entry texts or nested structures,
+    so entries that are expressions compare one by one; None for anything that is no such structure.
+
+    >>> entries("(a+b,2)"), entries(r"(1,2),\{3\}")
+    (('()', ('a+b', '2')), ('list', (('()', ('1', '2')), ('set', ('3',)))))
+    """
+    if depth > MAX_NESTING or len(text) > MAX_DIGITS or re.search(r"\\(?:cup|cap|setminus)(?![a-zA-Z])", text):
+        return None
+    kind, inner = _bracketed(text)
+    if kind is None:
+        kind = "list" if "," in text else None
+    items = _split_top(inner) if kind else None
+    if items is None or len(items) < (1 if kind == "set" else 2):
+        return None
+    return kind, tuple(entries(item.strip(), depth + 1) or item.strip() for item in items)
+
+
+def compare_entries(a, b) -> bool | None:
+    r"""Three-valued structural equality: numbers exactly, other entries by the exact algebra (``None`` when
+    it cannot tell); tuples and intervals ordered with the same brackets, sets and bare lists unordered,
+    a bare list equal to a tuple in the same order, and a set never equal to a tuple.
+
+    >>> compare_entries(entries("(a+b,2)"), entries("(b+a,2)")), compare_entries(entries(r"\{x,2\}"), entries("(x,2)"))
+    (True, False)
+    """
+    a, b = _lone_member(a, b), _lone_member(b, a)
+    if isinstance(a, str) and isinstance(b, str):
+        return _compare_leaves(a, b)
+    if isinstance(a, str) or isinstance(b, str):
+        leaf = a if isinstance(a, str) else b
+        return False if number(leaf) is not None else None  # a number is no pair; an expression may be
+    (kind_a, items_a), (kind_b, items_b) = a, b
+    unordered = {"set", "list"}
+    if kind_a in unordered and kind_b in unordered:
+        return _compare_unordered(items_a, items_b)
+    if kind_a != kind_b and {kind_a, kind_b} != {"list", "()"}:
+        return False
+    if len(items_a) != len(items_b):
+        return False
+    return _all([compare_entries(x, y) for x, y in zip(items_a, items_b, strict=True)])
+
+
+def _lone_member(x, other):
+    r"""``\{5\}`` against a single entry reads as ``5``."""
+    if isinstance(x, tuple) and isinstance(other, str) and x[0] in ("set", "list") and len(x[1]) == 1:
+        return x[1][0]
+    return x
+
+
+@lru_cache(maxsize=16384)
+def _compare_leaves(a: str, b: str) -> bool | None:
+    x, y = number(a), number(b)
+    if x is not None and y is not None:
+        return same(x, y)
+    if x in (INF, "-inf") or y in (INF, "-inf"):
+        return None
+    return algebra.same_value(a, b)
+
+
+def _compare_unordered(xs: tuple, ys: tuple) -> bool | None:
+    """Every member matched by an equal one both ways: True; a member unequal to all of the other side: False."""
+    if len(xs) * len(ys) > MAX_PAIRS:
+        return None
+    table = [[compare_entries(x, y) for y in ys] for x in xs]
+    rows = [set(row) for row in table]
+    columns = [{row[j] for row in table} for j in range(len(ys))]
+    if all(True in line for line in rows + columns):
+        return True
+    if any(line == {False} for line in rows + columns):
+        return False
+    return None
 
 
 def _structure(text: str):

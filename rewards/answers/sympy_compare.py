@@ -1,45 +1,82 @@
 """Decides symbolic equality with SymPy (expressions, equations, inequalities, intervals, sets, tuples, matrices).
-Runs only in worker processes (SymPy may hang); it must never call a decimal equal to another exact value, nor guess."""
+Runs only in worker processes; it must never call a decimal equal to another exact value, never guess (``None``:
+undecided), and never turn a broken dependency into "not equal" (unexpected exceptions propagate)."""
 
 from __future__ import annotations
 
+import inspect
+import logging
+import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy
 from sympy import Basic, FiniteSet, Interval, MatrixBase, Tuple
 from sympy.core.function import AppliedUndef
 from sympy.core.relational import Relational
+from sympy.parsing.sympy_parser import TokenError
+from sympy.polys.polyerrors import PolynomialError
 
 from rewards.answers.normalize import Answer
+from rewards.answers.probe import numerically_equal
+from rewards.answers.size_guard import too_big
 
+log = logging.getLogger(__name__)
+
+MAX_EXPANDED_TERMS = 400  # ``expand`` only runs when the expanded form has at most this many terms
 _DECIMAL = re.compile(r"(?<![\d.\\a-zA-Z])(\d*)\.(\d+)(?![\d.])")
-_SAFE_TEXT = re.compile(r"^[\w\s+\-*/^().,=<>!]*$")
+_SAFE_TEXT = re.compile(r"^[\w\s+\-*/^(),=<>!]*$")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _ALLOWED_WORDS = {"sqrt", "pi", "exp", "log", "ln", "sin", "cos", "tan", "oo", "I", "E", "e", "i", "abs"}
-MAX_CHARS = 600
-MAX_DEPTH = 24
 _PLAIN_FUNCTION = re.compile(r"(?<![\\a-zA-Z])(?:sqrt|pi|sin|cos|tan|log|ln|exp)(?![a-zA-Z])")
-_HUGE = re.compile(r"\^\s*\{?\s*[-+(]*\s*\d+\s*\^|\^\s*\{?\s*\d{5,}|\d{4,}\s*!|\\(?:lim|sum|prod|int)\b")
-# Comparators return ``_UNKNOWN`` when the kinds do not match; ``compare`` then falls through.
-_UNKNOWN = None
+_UNSUPPORTED = re.compile(r"\\(?:lim|sum|prod|int)(?![a-zA-Z])")
+# What the readers raise on text they cannot read. latex2sympy's own syntax errors are plain ``Exception``s
+# (matched by exact type in ``_from_latex``); anything else (ImportError, AttributeError, ...) propagates.
+_PARSE_ERRORS = (ArithmeticError, ValueError, TypeError, NotImplementedError, IndexError, KeyError, RecursionError,
+                 PolynomialError)
+_TEXT_PARSE_ERRORS = (*_PARSE_ERRORS, SyntaxError, TokenError)
+_CONSTANTS = {sympy.Symbol("i"): sympy.I, sympy.Symbol("e"): sympy.E, sympy.Symbol("pi"): sympy.pi}
+_NOT_MINE = object()  # a comparator's answer when the pair is not its kind; ``equal`` tries the next one
 
 
-def compare(pred: Answer, gold: Answer) -> bool:
-    r"""Is ``pred`` mathematically equal to ``gold``? False when either does not parse.
+@dataclass(frozen=True)
+class Group:
+    r"""A comma list as written: ``kind`` is ``"set"`` (``\{a, b\}``), ``"list"`` (bare ``a, b``) or its
+    brackets (``"()"``, ``"[]"``, ``"(]"``, ``"[)"``: a tuple or an interval), ``items`` the parsed entries."""
+
+    kind: str
+    items: tuple
+
+
+def compare(pred: Answer, gold: Answer) -> bool | None:
+    r"""Is ``pred`` mathematically equal to ``gold``? ``True``/``False`` when decided; ``None`` when undecided:
+    either side does not parse (see ``parses``) or neither numbers nor SymPy could settle it. Exceptions other
+    than the readers' parse errors propagate (the worker reports them as "error").
 
     >>> from rewards.answers.normalize import normalize
     >>> compare(normalize(r"\frac{\sqrt{3}}{2}"), normalize(r"\frac{\sqrt3}{2}"))
     True
-    >>> compare(normalize("x=3"), normalize("3"))
+    >>> compare(normalize("x=3"), normalize("3")), compare(normalize(r"\{1,2\}"), normalize("(1,2)"))
+    (True, False)
+    >>> compare(normalize(r"\frac{1}{"), normalize("2")) is None
     True
     """
     if pred.unit and gold.unit and pred.unit != gold.unit:
         return False
     a, b = parse(pred.text), parse(gold.text)
     if a is None or b is None:
-        return False
-    return any(equal(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
+        return None
+    return _any(equal(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
+
+
+def parses(text: str) -> bool:
+    r"""Can ``text`` (a normalized answer) be read at all? ``False`` for guarded sizes and unreadable text.
+
+    >>> parses(r"\frac{x}{2}"), parses("9**9**9**9"), parses(r"\frac{1}{")
+    (True, False, False)
+    """
+    return parse(text) is not None
 
 
 def _percent_forms(obj, answer: Answer, other: Answer) -> list:
@@ -50,54 +87,106 @@ def _percent_forms(obj, answer: Answer, other: Answer) -> list:
 
 @lru_cache(maxsize=4096)
 def parse(text: str):
-    """SymPy object for a normalized answer, or None (decimals become exact fractions first)."""
-    if not text or len(text) > MAX_CHARS or _HUGE.search(text) or _depth(text) > MAX_DEPTH:
+    """SymPy object (or ``Group``) for a normalized answer, or None (decimals become exact fractions first)."""
+    if not text or ":" in text or too_big(text) or _UNSUPPORTED.search(text):
         return None
-    if ":" in text:
-        return None
-    exact = _DECIMAL.sub(lambda m: r"\frac{" + (m.group(1) + m.group(2)).lstrip("0").rjust(1, "0") + "}{1"
-                         + "0" * len(m.group(2)) + "}", text)
+    group = _group(text)
+    if group is not _NOT_MINE:
+        return group
     for joiner, combine in (("\\lor", sympy.Or), ("\\land", sympy.And)):
-        if joiner in exact:
-            parts = [parse(part) for part in exact.split(joiner)]
+        if joiner in text:
+            parts = [parse(part) for part in text.split(joiner)]
             return None if any(p is None or not _is_relation(p) for p in parts) else combine(*parts)
-    readers = (_from_text, _from_latex) if _PLAIN_FUNCTION.search(exact) else (_from_latex, _from_text)
+    readers = (_from_text, _from_latex) if _PLAIN_FUNCTION.search(text) else (_from_latex, _from_text)
     for reader in readers:
-        obj = reader(exact)
+        obj = reader(text)
         if obj is not None:
             obj = _tidy(obj)
-            return None if obj is None or _undefined(obj) else obj
+            return None if obj is None or obj.has(sympy.zoo, sympy.nan) else obj
     return None
 
 
-def _depth(text: str) -> int:
-    depth = deepest = 0
+def _group(text: str):
+    """A ``Group`` for a bracketed or bare comma list (None if an entry does not parse), else ``_NOT_MINE``."""
+    kind, inner = _bracketed(text)
+    if kind is None:
+        kind, inner = "list", text
+    items = _split_top(inner)
+    if items is None:
+        return None
+    if len(items) < (1 if kind == "set" else 2):
+        return _NOT_MINE
+    parsed = tuple(parse(item.strip()) for item in items)
+    return None if any(item is None for item in parsed) else Group(kind, parsed)
+
+
+def _bracketed(text: str) -> tuple[str | None, str]:
+    """(kind, inside) when one pair of brackets encloses the whole text: ``(1,2]`` yes, ``(x-2)(x+3)`` no."""
+    for left, right in (("\\{", "\\}"), ("(", ")"), ("[", "]"), ("(", "]"), ("[", ")")):
+        if text.startswith(left) and text.endswith(right) and len(text) > len(left) + len(right):
+            inside = text[len(left): -len(right)]
+            depth = 0
+            for ch in inside:
+                depth += (ch in "([{") - (ch in ")]}")
+                if depth < 0:
+                    break
+            else:
+                return ("set" if left == "\\{" else left + right), inside
+    return None, text
+
+
+def _split_top(text: str) -> list[str] | None:
+    """Entries separated by commas outside any brackets; None when one is empty (``1,,2``)."""
+    items, depth, current = [], 0, ""
     for ch in text:
         depth += (ch in "({[") - (ch in ")}]")
-        deepest = max(deepest, depth)
-    return deepest
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    items.append(current)
+    return items if all(item.strip() for item in items) else None
 
 
-def _undefined(obj) -> bool:
-    try:
-        return bool(obj.has(sympy.zoo, sympy.nan))
-    except Exception:
-        return False
+def _exact_decimals(text: str, latex: bool) -> str:
+    r"""``0.125`` -> ``\frac{125}{1000}`` (or ``(125/1000)`` for the text reader): a decimal is its exact value."""
+    def fraction(match: re.Match) -> str:
+        numerator, denominator = (match.group(1) + match.group(2)).lstrip("0") or "0", "1" + "0" * len(match.group(2))
+        return f"\\frac{{{numerator}}}{{{denominator}}}" if latex else f"({numerator}/{denominator})"
+
+    return _DECIMAL.sub(fraction, text)
+
+
+@lru_cache(maxsize=1)
+def _latex_reader():
+    """latex2sympy and its configs, checked once against the API we call (a changed signature raises)."""
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
+    from latex2sympy2_extended.math_normalization import NormalizationConfig
+
+    options = {"normalization_config": NormalizationConfig(basic_latex=True, units=False, malformed_operators=False,
+                                                           nits=False, boxed="none", equations=False),
+               "conversion_config": ConversionConfig(lowercase_symbols=False)}  # ``M`` and ``m`` are two unknowns
+    inspect.signature(latex2sympy).bind("x", **options)
+    return latex2sympy, options
 
 
 def _from_latex(text: str):
-    from latex2sympy2_extended.latex2sympy2 import latex2sympy
-    from latex2sympy2_extended.math_normalization import NormalizationConfig
-
-    config = NormalizationConfig(basic_latex=True, units=False, malformed_operators=False, nits=False,
-                                 boxed="none", equations=False)
+    read, options = _latex_reader()
     try:
-        return latex2sympy(text, normalization_config=config)
-    except Exception:
+        return read(_exact_decimals(text, latex=True), **options)
+    except _PARSE_ERRORS as error:
+        log.debug("latex2sympy cannot read %r: %r", text, error)
+        return None
+    except Exception as error:
+        if type(error) is not Exception:  # latex2sympy's syntax errors are plain Exceptions; others are bugs
+            raise
+        log.debug("latex2sympy cannot read %r: %s", text, str(error).split("\n")[0])
         return None
 
 
 def _from_text(text: str):
+    text = _exact_decimals(text, latex=False)
     if not _SAFE_TEXT.match(text) or "__" in text or any(w not in _ALLOWED_WORDS and len(w) > 1
                                                          for w in _WORD.findall(text)):
         return None
@@ -111,102 +200,118 @@ def _from_text(text: str):
     transformations = (*standard_transformations, implicit_multiplication_application, convert_xor)
     try:
         return parse_expr(text.replace("ln", "log"), transformations=transformations, evaluate=True)
-    except Exception:
+    except _TEXT_PARSE_ERRORS as error:
+        log.debug("parse_expr cannot read %r: %r", text, error)
         return None
 
 
 def _tidy(obj):
-    """Symbols ``i``/``e``/``pi`` spelled as letters become the constants; ``\\%`` wrappers are evaluated."""
+    """``i``/``e``/``pi`` spelled as letters become the constants, floats their exact decimal value, and
+    ``\\%`` wrappers are evaluated; a list becomes a ``Tuple``."""
     if isinstance(obj, (list, tuple)):
-        return Tuple(*[_tidy(o) for o in obj])
+        items = [_tidy(o) for o in obj]
+        return None if any(item is None for item in items) else Tuple(*items)
     if not isinstance(obj, (Basic, MatrixBase)):
         return None
-    subs = {sympy.Symbol("i"): sympy.I, sympy.Symbol("e"): sympy.E, sympy.Symbol("pi"): sympy.pi}
-    try:
-        obj = obj.xreplace({k: v for k, v in subs.items() if k in getattr(obj, "free_symbols", ())})
-        return obj.doit() if isinstance(obj, Basic) and obj.has(sympy.UnevaluatedExpr) else obj
-    except Exception:
-        return obj
+    replacements = {k: v for k, v in _CONSTANTS.items() if k in obj.free_symbols}
+    replacements.update({f: sympy.Rational(str(f)) for f in obj.atoms(sympy.Float)})
+    obj = obj.xreplace(replacements) if replacements else obj
+    return obj.doit() if isinstance(obj, Basic) and obj.has(sympy.UnevaluatedExpr) else obj
 
 
-def equal(a, b) -> bool:
-    """One comparator per kind, dispatched on the pair of types."""
-    for comparator in (_matrices, _relations, _sets, _tuples, _exprs):
+def equal(a, b) -> bool | None:
+    """One comparator per kind, dispatched on the pair of types; two different kinds are not equal."""
+    for comparator in (_groups, _matrices, _relations, _sets, _tuples, _exprs):
         verdict = comparator(a, b)
-        if verdict is not _UNKNOWN:
-            return bool(verdict)
+        if verdict is not _NOT_MINE:
+            return verdict
     return False
 
 
-def _exprs(a, b):
-    if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
-        return _UNKNOWN
-    return expr_equal(a, b)
-
-
-def expr_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
-    """Exact equality: a numeric probe rejects fast, then SymPy must prove the difference is zero."""
-    if a == b:
-        return True
-    if a.has(sympy.oo, -sympy.oo, sympy.zoo) or b.has(sympy.oo, -sympy.oo, sympy.zoo):
-        return False
-    if _numerically_apart(a, b):
-        return False
-    diff = a - b
-    for attempt in (sympy.expand, _expand_logs, sympy.simplify):
-        if attempt(diff) == 0:
+def _any(verdicts) -> bool | None:
+    """True if any verdict is True; else None if any is undecided; else False."""
+    undecided = False
+    for verdict in verdicts:
+        if verdict is True:
             return True
-    if diff.free_symbols:
-        return False
-    return diff.equals(0) is True and _numerically_zero(diff, abs(a) + abs(b), digits=60)
+        undecided = undecided or verdict is None
+    return None if undecided else False
 
 
-def _expand_logs(expr: sympy.Expr) -> sympy.Expr:
-    """``log 8 - 3 log 2`` -> 0: logs of products and powers split, then expanded."""
-    return sympy.expand(sympy.expand_log(expr, force=True)) if expr.has(sympy.log) else expr
+def _all(verdicts) -> bool | None:
+    """False if any verdict is False; else None if any is undecided; else True."""
+    undecided = False
+    for verdict in verdicts:
+        if verdict is False:
+            return False
+        undecided = undecided or verdict is None
+    return None if undecided else True
 
 
-def _numerically_apart(a: sympy.Expr, b: sympy.Expr) -> bool:
-    """True when a 30-digit evaluation shows a relative gap (at a shared random point if symbolic)."""
-    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
-    points = [dict(zip(symbols, values, strict=False)) for values in ((0.31, 0.57, 0.73, 0.19), (1.7, 2.3, 0.9, 1.3))]
-    for point in points if symbols else [{}]:
-        try:
-            x, y = a.evalf(30, subs=point), b.evalf(30, subs=point)
-            if _relative_gap(x, y) > sympy.Float("1e-20"):
-                return True
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
-            continue
+def _groups(a, b):
+    if not (isinstance(a, Group) or isinstance(b, Group)):
+        return _NOT_MINE
+    if isinstance(a, Group) and isinstance(b, Group):
+        return _groups_equal(a, b)
+    group, other = (a, b) if isinstance(a, Group) else (b, a)
+    if isinstance(other, sympy.Set) or _is_relation(other):
+        as_set = _group_as_set(group)
+        return None if as_set is None else equal(as_set, other)
+    if group.kind == "set" and len(group.items) == 1:  # ``\{5\}`` is the answer 5
+        return equal(group.items[0], other)
     return False
 
 
-def _relative_gap(x, y):
-    """|x - y| / max(|x|, |y|) on SymPy floats (no underflow to 0.0 like Python floats)."""
-    gap, scale = abs(x - y), max(abs(x), abs(y))
-    if not (gap.is_number and scale.is_number) or gap.free_symbols:
-        raise TypeError("not numeric")
-    if scale == 0:
-        return gap
-    return gap / scale
-
-
-def _numerically_zero(diff: sympy.Expr, scale: sympy.Expr, digits: int) -> bool:
-    try:
-        value, size = abs(diff.evalf(digits)), abs(scale.evalf(digits))
-        return bool(value == 0 or value < size * sympy.Float(10) ** (-digits + 10))
-    except (TypeError, ValueError):
+def _groups_equal(a: Group, b: Group) -> bool | None:
+    r"""Sets and bare lists unordered; tuples and intervals ordered, same brackets; a bare list is also a tuple."""
+    if a.kind in ("set", "list") and b.kind in ("set", "list"):
+        return _unordered_equal(a.items, b.items)
+    if a.kind != b.kind and {a.kind, b.kind} != {"list", "()"}:
         return False
+    return len(a.items) == len(b.items) and _all(equal(x, y) for x, y in zip(a.items, b.items, strict=True))
+
+
+def _group_as_set(group: Group):
+    """``\\{1, 2\\}`` as a FiniteSet (``x=2, x=-2`` as {2, -2}), ``(2, \\infty)`` as an Interval; None when
+    that is not a set."""
+    if group.kind in ("set", "list"):
+        values = [_assigned_value(item) if isinstance(item, sympy.Eq) else item for item in group.items]
+        return FiniteSet(*values) if all(isinstance(v, sympy.Expr) for v in values) else None
+    if not all(isinstance(item, sympy.Expr) for item in group.items):
+        return None
+    if len(group.items) != 2:
+        return None
+    try:
+        return Interval(*group.items, left_open=group.kind[0] == "(", right_open=group.kind[1] == ")")
+    except (ValueError, TypeError):  # complex or non-comparable ends
+        return None
+
+
+def _unordered_equal(xs, ys) -> bool | None:
+    """Same members both ways: every x equals some y and every y some x (tri-state)."""
+    table = [[equal(x, y) for y in ys] for x in xs]
+    rows = [_any(row) for row in table]
+    columns = [_any(column) for column in zip(*table, strict=True)] if table else []
+    return _all(rows + columns) if xs and ys else not xs and not ys
+
+
+def _matrices(a, b):
+    if not (isinstance(a, MatrixBase) or isinstance(b, MatrixBase)):
+        return _NOT_MINE
+    if not (isinstance(a, MatrixBase) and isinstance(b, MatrixBase)) or a.shape != b.shape:
+        return False
+    return _all(equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _relations(a, b):
     if not (_is_relation(a) or _is_relation(b)):
-        return _UNKNOWN
+        return _NOT_MINE
     if isinstance(a, sympy.Eq) and isinstance(b, sympy.Eq):
         return _equations_equal(a, b)
     if isinstance(a, sympy.Eq) or isinstance(b, sympy.Eq):
         eq, other = (a, b) if isinstance(a, sympy.Eq) else (b, a)
         value = _assigned_value(eq)
-        return value is not None and isinstance(other, Basic) and equal(value, other)
+        return False if value is None else equal(value, other)
     return _as_sets_equal(a, b)
 
 
@@ -215,7 +320,7 @@ def _is_relation(x) -> bool:
 
 
 def _assigned_value(eq: sympy.Eq):
-    """``x = 3`` -> 3 and ``y = 2x+1`` -> 2x+1: the side opposite a lone symbol (an assignment)."""
+    """``x = 3`` -> 3, ``g(x) = 2x+1`` -> 2x+1: the side opposite a lone symbol or function call."""
     lhs, rhs = eq.lhs, eq.rhs
     if isinstance(lhs, (sympy.Symbol, AppliedUndef)) and not rhs.has(lhs):
         return rhs
@@ -224,62 +329,110 @@ def _assigned_value(eq: sympy.Eq):
     return None
 
 
-def _equations_equal(a: sympy.Eq, b: sympy.Eq) -> bool:
-    if isinstance(a.lhs, sympy.Symbol) and a.lhs == b.lhs:
-        return equal(a.rhs, b.rhs)
+def _equations_equal(a: sympy.Eq, b: sympy.Eq) -> bool | None:
+    r"""Two assignments compare their values (``g(x) = 2x+1`` = ``y = 2x+1``); otherwise, or when the values
+    differ under different names, the equations are equal when ``(lhs - rhs) / (lhs' - rhs')`` is a nonzero
+    constant (``2x+4y=8`` = ``x+2y=4``; ``y = 2x+1`` = ``x = (y-1)/2``)."""
+    va, vb = _assigned_value(a), _assigned_value(b)
+    if va is not None and vb is not None:
+        verdict = equal(va, vb)
+        if verdict is True or a.lhs == b.lhs or isinstance(a.lhs, AppliedUndef) or isinstance(b.lhs, AppliedUndef):
+            return verdict  # a function's definition is its value; ``y = 2x+1`` may also be ``x = (y-1)/2``
     p, q = a.lhs - a.rhs, b.lhs - b.rhs
     if p == 0 or q == 0:
         return p == q
-    ratio = sympy.simplify(p / q)
-    return not ratio.free_symbols and ratio != 0 and ratio.is_finite is True
+    return _constant_ratio(p, q)
 
 
-def _as_sets_equal(a, b) -> bool:
+def _constant_ratio(p: sympy.Expr, q: sympy.Expr) -> bool | None:
+    """Is ``p / q`` a nonzero constant? ``cancel`` settles rational functions; otherwise the ratio is probed
+    against its own value at a fixed point (``\\sin^2 x = 1 - \\cos^2 x`` vs ``\\sin^2 x + \\cos^2 x = 2 - \\cos^2 x``)."""
+    try:
+        ratio = sympy.cancel(p / q)
+    except PolynomialError:
+        return None
+    unknowns = sorted(ratio.free_symbols, key=str)
+    if not unknowns:
+        return ratio != 0 and ratio.is_finite is True
+    if ratio.is_rational_function(*unknowns):
+        return False  # in lowest terms and not constant
+    at_point = ratio.xreplace({u: sympy.Rational(7 + 2 * k, 10) for k, u in enumerate(unknowns)})
+    if not at_point.is_number or at_point == 0 or _unbounded(at_point):
+        return None
+    return numerically_equal(ratio, at_point)
+
+
+def _as_sets_equal(a, b) -> bool | None:
     x, y = _as_set(a), _as_set(b)
-    return x is not None and y is not None and _set_equal(x, y)
+    return None if x is None or y is None else _set_equal(x, y)
 
 
 def _as_set(obj):
     if isinstance(obj, sympy.Set):
         return obj
-    if _is_relation(obj) and len(obj.free_symbols) == 1:
-        try:
-            return obj.as_set()
-        except Exception:
-            return None
+    if not (_is_relation(obj) and len(obj.free_symbols) == 1):
+        return None
+    simple = _interval_of(obj)
+    if simple is not None:
+        return simple
+    try:
+        return obj.as_set()  # SymPy's inequality solver: correct but slow (0.1-0.5 s)
+    except (NotImplementedError, TypeError, ValueError) as error:
+        log.debug("no set for %s: %r", obj, error)
     return None
 
 
-def _set_equal(x: sympy.Set, y: sympy.Set) -> bool:
+def _interval_of(relation):
+    r"""``x > 3``, ``-2 \le x \le 2``, ``x < -2 \lor x > 3``: the interval (or union) of a lone symbol compared with
+    real constants, without the solver; None for anything else (``|x| \le 2``)."""
+    if isinstance(relation, (sympy.And, sympy.Or)):
+        parts = [_interval_of(arg) for arg in relation.args]
+        if any(part is None for part in parts):
+            return None
+        return sympy.Intersection(*parts) if isinstance(relation, sympy.And) else sympy.Union(*parts)
+    if not isinstance(relation, (sympy.StrictLessThan, sympy.LessThan, sympy.StrictGreaterThan, sympy.GreaterThan)):
+        return None
+    low, high = (relation.lhs, relation.rhs) if isinstance(relation, (sympy.StrictLessThan, sympy.LessThan)) \
+        else (relation.rhs, relation.lhs)
+    strict = isinstance(relation, (sympy.StrictLessThan, sympy.StrictGreaterThan))
+    if isinstance(low, sympy.Symbol) and high.is_number and high.is_extended_real:
+        return Interval(-sympy.oo, high, right_open=strict)
+    if isinstance(high, sympy.Symbol) and low.is_number and low.is_extended_real:
+        return Interval(low, sympy.oo, left_open=strict)
+    return None
+
+
+def _set_equal(x: sympy.Set, y: sympy.Set) -> bool | None:
     if x == y:
         return True
     if isinstance(x, FiniteSet) and isinstance(y, FiniteSet):
         return _unordered_equal(list(x), list(y))
     if isinstance(x, Interval) and isinstance(y, Interval):
-        return (x.left_open, x.right_open) == (y.left_open, y.right_open) and \
-            _ends_equal(x.start, y.start) and _ends_equal(x.end, y.end)
+        if (x.left_open, x.right_open) != (y.left_open, y.right_open):
+            return False
+        return _all((_ends_equal(x.start, y.start), _ends_equal(x.end, y.end)))
     try:
-        return sympy.Complement(x, y).is_empty is True and sympy.Complement(y, x).is_empty is True
-    except Exception:
+        empties = [sympy.Complement(x, y).is_empty, sympy.Complement(y, x).is_empty]
+    except (NotImplementedError, TypeError, ValueError) as error:
+        log.debug("cannot compare sets %s, %s: %r", x, y, error)
+        return None
+    return False if False in empties else True if all(empties) else None
+
+
+def _ends_equal(a, b) -> bool | None:
+    if a == b:
+        return True
+    if not (a.is_finite and b.is_finite):
         return False
-
-
-def _ends_equal(a, b) -> bool:
-    return a == b or (a.is_finite and b.is_finite and expr_equal(a, b))
-
-
-def _unordered_equal(xs: list, ys: list) -> bool:
-    return all(any(equal(x, y) for y in ys) for x in xs) and all(any(equal(x, y) for x in xs) for y in ys)
+    return expr_equal(a, b)
 
 
 def _sets(a, b):
     if not (isinstance(a, sympy.Set) or isinstance(b, sympy.Set)):
-        return _UNKNOWN
+        return _NOT_MINE
     if isinstance(a, sympy.Set) and isinstance(b, sympy.Set):
         return _set_equal(a, b)
     one, other = (a, b) if isinstance(a, sympy.Set) else (b, a)
-    if isinstance(one, FiniteSet) and isinstance(other, Tuple):
-        return _unordered_equal(list(one), list(other))
     if isinstance(one, FiniteSet) and len(one) == 1 and isinstance(other, sympy.Expr):
         return equal(next(iter(one)), other)
     return False
@@ -287,16 +440,50 @@ def _sets(a, b):
 
 def _tuples(a, b):
     if not (isinstance(a, Tuple) or isinstance(b, Tuple)):
-        return _UNKNOWN
+        return _NOT_MINE
     if isinstance(a, Tuple) and isinstance(b, Tuple):
-        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and _all(equal(x, y) for x, y in zip(a, b, strict=True))
     return False
 
 
-def _matrices(a, b):
-    if not (isinstance(a, MatrixBase) or isinstance(b, MatrixBase)):
-        return _UNKNOWN
-    if not (isinstance(a, MatrixBase) and isinstance(b, MatrixBase)) or a.shape != b.shape:
-        return False
-    return all(equal(x, y) for x, y in zip(a, b, strict=True))
+def _exprs(a, b):
+    if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
+        return _NOT_MINE
+    return expr_equal(a, b)
 
+
+def expr_equal(a: sympy.Expr, b: sympy.Expr) -> bool | None:
+    r"""Cheapest first: the same canonical form, two different rationals, the same ``expand`` (when small),
+    then ``probe.numerically_equal`` (decides almost everything), and ``simplify`` only when it cannot.
+    ``\infty`` equals only itself.
+
+    >>> x = sympy.Symbol("x")
+    >>> expr_equal((x + 1)**2, x**2 + 2*x + 1), expr_equal(sympy.sqrt(x**2), x), expr_equal(sympy.pi, sympy.Rational(314, 100))
+    (True, False, False)
+    """
+    if a == b:
+        return True
+    if _unbounded(a) or _unbounded(b) or (a.is_Rational and b.is_Rational):
+        return False
+    if _expansion_terms(a) + _expansion_terms(b) <= MAX_EXPANDED_TERMS and sympy.expand(a - b) == 0:
+        return True
+    verdict = numerically_equal(a, b)
+    if verdict is not None:
+        return verdict
+    return True if sympy.simplify(a - b) == 0 else None
+
+
+def _unbounded(expr: sympy.Expr) -> bool:
+    return bool(expr.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan))
+
+
+def _expansion_terms(expr: sympy.Expr) -> int:
+    """How many terms ``expand`` would write: sums add, products multiply, ``(a+b+...)^n`` is multinomial."""
+    if expr.is_Add:
+        return sum(_expansion_terms(term) for term in expr.args)
+    if expr.is_Mul:
+        return math.prod(_expansion_terms(factor) for factor in expr.args)
+    if expr.is_Pow and expr.exp.is_Integer and expr.base.is_Add:
+        n, k = abs(int(expr.exp)), _expansion_terms(expr.base)
+        return math.comb(n + k - 1, n) if n * k < 10_000 else MAX_EXPANDED_TERMS + 1
+    return 1

@@ -1,8 +1,9 @@
-"""The worker process loop: reads (index, pred, gold, budget) tasks and answers (index, (status, verdict)).
+"""The worker process loop: reads (nonce, budget, task) frames and answers ("done", nonce, status, detail).
 It must never outlive its parent, never write anything but frames to its pipe, never overrun a budget unreported."""
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import signal
@@ -12,7 +13,9 @@ import threading
 import time
 
 _HEADER = struct.Struct(">I")
-
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# A known-true symbolic pair no in-process path can settle: it must come back "equal" or SymPy is broken.
+SELF_CHECK = (r"\sin^2 x+\cos^2 x", "1")
 
 _WARM_UP = [
     ("x+1", "1+x"), (r"x \geq 2", r"[2,\infty)"), (r"\sin 2x", r"2\sin x\cos x"), (r"\frac{\sqrt{3}}{2}", r"\sqrt{3}/2"),
@@ -30,9 +33,24 @@ def _on_alarm(signum, frame):
     raise _Overrun()
 
 
-def main(parent_pid: int, memory_mb: int) -> None:
+def judge(pred, gold) -> tuple[str, str]:
+    """One SymPy comparison as ``(status, detail)``: ``equal``, ``not_equal``, ``undecided``, ``gold_unparsable``
+    (the gold does not parse), or ``error`` with the exception (a broken dependency must not read as "not equal")."""
+    try:
+        from rewards.answers import sympy_compare
+
+        verdict = sympy_compare.compare(pred, gold)
+        if verdict is None:
+            return ("undecided", "") if sympy_compare.parses(gold.text) else ("gold_unparsable", "")
+        return ("equal" if verdict else "not_equal"), ""
+    except Exception as exc:  # reported per task as an error verdict, never cached, logged by the caller
+        return "error", f"{type(exc).__name__}: {exc}"[:300]
+
+
+def main(parent_pid: int, memory_mb: int, cpu_margin: float) -> None:
     """Serve tasks until the parent closes our stdin or dies."""
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    _die_with_parent(parent_pid)
+    out = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     source = os.fdopen(os.dup(0), "rb", buffering=0)
@@ -41,36 +59,44 @@ def main(parent_pid: int, memory_mb: int) -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setrecursionlimit(10_000)
-    from rewards.answers.normalize import normalize
-    from rewards.answers.sympy_compare import compare
-
+    try:
+        from rewards.answers.normalize import normalize
+    except Exception as exc:  # e.g. sys.executable lacks a dependency: say why before exiting
+        _send(out, ("failed", f"{type(exc).__name__}: {exc}"[:300]))
+        os._exit(1)
     for pred, gold in _WARM_UP:  # ANTLR builds its parsing tables lazily: pay that before the first task
-        _run_one(compare, normalize(pred), normalize(gold), 5.0)
-    _send(out, "ready")
+        _run_one(pickle.dumps((normalize(pred), normalize(gold))), 5.0, cpu_margin)
+    status, detail = _run_one(pickle.dumps(tuple(normalize(side) for side in SELF_CHECK)), 30.0, cpu_margin)
+    _send(out, ("ready", status == "equal", detail or status))
     while True:
-        task = _receive(source)
-        if task is None:
+        frame = _receive(source)
+        if frame is None:
             os._exit(0)
-        index, pred, gold, budget = task
-        _send(out, (index, _run_one(compare, pred, gold, budget)))
+        nonce, budget, task = frame
+        _send(out, ("done", nonce, *_run_one(task, budget, cpu_margin)))
 
 
-def _run_one(compare, pred, gold, budget: float) -> tuple[str, bool]:
+def _run_one(task: bytes, budget: float, cpu_margin: float) -> tuple[str, str]:
+    """Decode and judge one task under our own alarm at ``budget`` s and a CPU limit a little above it."""
+    _limit_cpu(budget + cpu_margin)
     try:
         try:
             signal.setitimer(signal.ITIMER_REAL, max(0.01, budget))
-            return "ok", bool(compare(pred, gold))
+            pred, gold = pickle.loads(task)
+            return judge(pred, gold)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _Overrun:
-        return "timeout", False
-    except BaseException:
-        return "error", False
+        return "timeout", f"interrupted at {budget:.1f} s"
+    except Exception as exc:  # a task that does not decode: an error for this task only
+        return "error", f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _send(out, message) -> None:
+def _send(out: int, message) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)) + data)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(out, view):]
 
 
 def _receive(source):
@@ -91,6 +117,20 @@ def _read_exactly(source, size: int) -> bytes | None:
     return data
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL us when the parent dies (even inside a long C call, which no Python thread can
+    interrupt); the parent may already be gone by now, then exit at once."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (ImportError, OSError, AttributeError):  # no prctl here: the parent-pid watch below remains
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
 def _watch_parent(parent_pid: int) -> None:
     while True:
         time.sleep(1.0)
@@ -99,10 +139,28 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _limit_memory(memory_mb: int) -> None:
+    """At most ``memory_mb`` of address space (a runaway SymPy call raises MemoryError), and no core files
+    (a CPU-limit kill must not write one)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    for limit, value in ((resource.RLIMIT_AS, memory_mb * 1024 * 1024), (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # a lower hard limit is already in place
+            pass
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Soft RLIMIT_CPU at the CPU time used so far plus ``seconds``: the kernel then ends this process with
+    SIGXCPU, even inside a C call, if the parent is not there to kill it. Raised again before every task."""
     try:
         import resource
 
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     except (ImportError, ValueError, OSError):
         pass

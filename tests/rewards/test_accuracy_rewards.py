@@ -1,8 +1,11 @@
-"""Exact values of accuracy and exact_match: None only for a missing gold, both completion forms."""
+"""Exact values of accuracy and exact_match: None only for a missing gold (or, with skip_undecided, a check the
+grader could not finish), both completion forms."""
 
 import pytest
 
 import rewards
+from rewards import accuracy_rewards
+from rewards.answers.outcome import Outcome, Status
 
 
 @pytest.mark.parametrize(
@@ -25,10 +28,39 @@ def test_accuracy(text, gold, expected):
     assert fn([[{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]], solution=[gold]) == [expected]
 
 
+@pytest.mark.parametrize("status,default,skipping", [
+    (Status.EQUAL, 1.0, 1.0),
+    (Status.NOT_EQUAL, 0.0, 0.0),
+    (Status.NO_ANSWER, 0.0, 0.0),  # the completion gave no answer: that is wrong, not undecided
+    (Status.GOLD_UNPARSABLE, 0.0, None),
+    (Status.TIMEOUT, 0.0, None),
+    (Status.ERROR, 0.0, None),
+])
+def test_skip_undecided_gives_none_for_the_graders_failures(monkeypatch, status, default, skipping):
+    monkeypatch.setattr(accuracy_rewards, "grade_batch", lambda pairs, timeout: [Outcome(status)] * len(pairs))
+    assert rewards.accuracy()(["<answer>4</answer>"], solution=["4"]) == [default]
+    assert rewards.accuracy(skip_undecided=True)(["<answer>4</answer>"], solution=["4"]) == [skipping]
+
+
+def test_skip_undecided_on_an_unreadable_gold():
+    texts, golds = ["<answer>4</answer>", "<answer>4</answer>", "no answer"], ["4", r"\frac{1}{", "4"]
+    assert rewards.accuracy()(texts, solution=golds) == [1.0, 0.0, 0.0]
+    assert rewards.accuracy(skip_undecided=True)(texts, solution=golds) == [1.0, None, 0.0]
+    rows = rewards.get("accuracy", skip_undecided=True).rows(texts, solution=golds)
+    assert [row["status"] for row in rows] == ["equal", "gold_unparsable", "no_answer"]
+
+
+def test_skip_undecided_is_checked():
+    assert rewards.parameters("accuracy")["skip_undecided"] is False
+    with pytest.raises(ValueError, match="skip_undecided='yes'"):
+        rewards.accuracy(skip_undecided="yes")
+
+
 def test_accuracy_gold_key_scalar_and_missing_column():
     fn = rewards.accuracy(gold_key="answer")
     assert fn(["<answer>7</answer>", "<answer>8</answer>"], answer="7") == [1.0, 0.0]
-    assert fn(["<answer>7</answer>"], solution=["7"]) == [None]  # the column it reads is absent
+    with pytest.raises(ValueError, match="gold_key='answer'"):  # the column it reads is absent altogether
+        fn(["<answer>7</answer>"], solution=["7"])
 
 
 @pytest.mark.parametrize(

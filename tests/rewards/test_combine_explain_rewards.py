@@ -61,6 +61,25 @@ def test_explain_builtin_reward():
     assert info["answer"] == "4" and info["gold"] == "4" and info["gold_answer"] == "4"
     assert info["details"] == {"length": 100, "correct": True, "progress": 0.1}
     assert info["value"] == rewards.cosine()([GOOD], solution="4", completion_ids=[[1] * 100])[0]
+    assert info["outcome"]["status"] == "equal" and info["outcome"]["answer"] == "4"
+
+
+@pytest.mark.parametrize("completion,gold,status,path,answer", [
+    (GOOD, "4", "equal", "string", "4"),
+    (r"<answer>\sin 2x</answer>", r"2\sin x\cos x", "equal", "sympy", r"\sin 2x"),
+    ("<answer>5</answer>", "4", "not_equal", "numbers", "5"),
+    ("I do not know.", "4", "no_answer", "extraction", None),
+    ("<answer>4</answer>", r"\frac{1}{", "gold_unparsable", "sympy", "4"),
+])
+def test_explain_shows_the_outcome_of_an_accuracy_check(completion, gold, status, path, answer):
+    from rewards.answers.engine import clear_cache
+
+    clear_cache()
+    info = rewards.explain("accuracy", completion, solution=gold)
+    assert {key: info["outcome"][key] for key in ("status", "path", "answer")} == {
+        "status": status, "path": path, "answer": answer}
+    assert info["details"]["status"] == status
+    assert "outcome" not in rewards.explain("format", completion)  # no answer check, no outcome
 
 
 def test_explain_group_reward_and_format_reason():
@@ -82,7 +101,8 @@ def test_explain_combined_and_user_function():
     info = rewards.explain(rewards.combine({"format": 1.0, "accuracy": 2.0}), "<answer>4</answer>", solution="4")
     assert info["value"] == 2.0
     assert info["details"]["parts"]["accuracy"] == {"weight": 2.0, "value": 1.0, "gold": "4", "answer": "4",
-                                                    "correct": True}
+                                                    "correct": True, "status": "equal"}
+    assert info["outcome"]["status"] == "equal"
     assert info["details"]["parts"]["format"]["value"] == 0.0
 
     def mine(completions, **kwargs):

@@ -159,6 +159,7 @@ def test_any_parameter_value_builds_a_reward_or_raises_value_error(name):
             fn = rewards.get(name, **params)
         except ValueError:
             return
-        assert fn.__name__ == name and len(fn(["<think>a</think><answer>4</answer>"], solution="4")) == 1
+        columns = {params["gold_key"]: "4"} if "gold_key" in params else {"solution": "4"}
+        assert fn.__name__ == name and len(fn(["<think>a</think><answer>4</answer>"], **columns)) == 1
 
     run()

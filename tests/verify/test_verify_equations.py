@@ -24,6 +24,35 @@ def test_expressions_and_equations(gold, pred, expected):
     assert verify(rf"Thus $\boxed{{{pred}}}$.", gold) is expected
 
 
+@pytest.mark.parametrize("gold,pred,expected", [
+    # a value given as "(expression) = value": equal when every side agrees with the gold
+    ("6", r"\frac{3}{4} \cdot 8 = 6", True), ("5", "(12+8)/4 = 5", True), ("7", r"2 \times 3 + 1 = 7", True),
+    ("32", "2^5 = 32", True), ("7", r"\sqrt{49} = 7", True), ("0.5", r"\frac{2}{4} = \frac{1}{2}", True),
+    ("9", "5 + 3 = 9", False), ("9", "5+3=8", False), ("7", r"2 \times 3 = 7", False), ("4", "12/4 = 3", False),
+    # two names for one function: y = f(x), f(x), g(x), h(x) compare their right sides
+    ("y = 2x+1", "g(x) = 2x+1", True), ("h(x) = x^2", "f(x)=x^2", True), ("y = x^2 - 1", "f(x) = (x-1)(x+1)", True),
+    ("f(x) = 3x", "g(x) = 3x", True), ("f(2) = 5", "5", True), ("5", "f(2) = 5", True),
+    ("y = 2x+1", "g(x) = 2x-1", False), ("f(x) = x^2", "f(x) = x^3", False), ("f(2) = 5", "f(3) = 5", False),
+    # constants assigned to different variables are different answers (the lines x = 3 and y = 3)
+    ("y = 3", "x = 3", False), ("x = 3", "y = 3", False), ("x_1 = 3", "x_2 = 3", False), ("a_1 = 3", "a_{1} = 3", True),
+])
+def test_values_with_their_derivation_and_function_names(gold, pred, expected):
+    assert verify(rf"Thus $\boxed{{{pred}}}$.", gold) is expected
+
+
+@pytest.mark.parametrize("gold,answer,expected", [
+    # a list of assignments compares as a mapping name -> value(s)
+    ("a=1, b=2", "a = 1, b = 2", True), (r"a = 1, \ b = 2", "a = 1, b = 2", True), ("b=2, a=1", "a = 1, b = 2", True),
+    ("x=1, y=-2", "y = -2, x = 1", True), (r"p=\frac12, q=3", "q = 3, p = 0.5", True), ("x=2, x=1", "x = 1, x = 2", True),
+    ("1, 2", "x = 1 or x = 2", True), ("x = 1, 2", "x = 2, x = 1", True), ("a=x+1, b=2", "b = 2, a = 1+x", True),
+    ("a=1, b=2", "a = 1, b = 3", False), ("a=1, b=2", "a = 1", False), ("a=1, b=2", "a = 1, b = 2, c = 3", False),
+    ("a=1, b=2", "a = 2, b = 1", False), ("a=1, b=2", "x = 1, y = 2", False), ("x = 1", "x = 1, x = 2", False),
+    ("1, 2", "x = 1, x = 3", False),
+])
+def test_lists_of_assignments(gold, answer, expected):
+    assert verify(f"<answer>{answer}</answer>", gold) is expected
+
+
 @pytest.mark.parametrize("gold,pred", [
     ("x^2-1=0", "x^2-4=0"), ("x+1=0", "x+2=0"), ("2x-3y+1=0", "2x+3y+1=0"), ("x^3-x=0", "x^3+x=0"),
 ])

@@ -1,4 +1,4 @@
-"""Extraction: which answer a grader reads (tags, boxes, phrases, choices, last number), and verdicts on it."""
+"""Extraction: which answer a grader reads (tags, boxes, phrases, choices, final statements), and verdicts on it."""
 
 import pytest
 
@@ -11,7 +11,7 @@ from rewards.answers.extract import extract_answer
     ("<think>maybe 3</think><answer> 7 </answer>", "7"),
     ("<think>x</think>\n<answer>1/2</answer>", "1/2"),
     ("<answer>The answer is 5</answer>", "5"),
-    ("<answer>1</answer> then <answer>2</answer>", "2"),
+    ("<answer>1</answer> then <answer>2</answer>", "1, 2"),  # several blocks, as several boxes, are one list
     (r"so $\boxed{\frac{3}{4}}$.", r"\frac{3}{4}"),
     (r"so $\boxed{\frac{\sqrt{a^{2}}}{2}}$.", r"\frac{\sqrt{a^{2}}}{2}"),
     (r"\boxed {5}", "5"),
@@ -24,14 +24,14 @@ from rewards.answers.extract import extract_answer
     (r"\boxed{3} or \boxed{4}", "3, 4"),
     (r"$\boxed{3}$ and $\boxed{4}$", "3, 4"),
     (r"$\boxed{3}$, $\boxed{3}$", "3"),
-    (r"we get \boxed{\frac{3}{56}.", r"\frac{3}{56}"),
+    (r"we get \boxed{\frac{3}{56}.", None),  # an unclosed box: the model may have been about to write more
     ("The answer is (B).", "B"),
     ("Therefore, the correct option is C.", "C"),
     ("The final answer is: 42", "42"),
     ("**Final Answer:** 12", "12"),
-    ("We get 12 apples, then 15 apples.", "15"),
-    ("She has 1,250 dollars left.", "1,250"),
-    ("It is .5 of the total and so -3 remains", "-3"),
+    ("We get 12 apples, then 15 apples.", None),  # a narrative with two values states no one result
+    ("She has 1,250 dollars left.", "1,250 dollars"),
+    ("It is .5 of the total and so -3 remains", None),
     (r"\frac{\sqrt3}{2}", r"\frac{\sqrt3}{2}"),
     ("x^2 - 1 = 0", "x^2 - 1 = 0"),
     ("no numbers here at all", None),
@@ -50,7 +50,7 @@ def test_extract_never_raises(text):
     ("5", "<think>it is \\boxed{5}</think><answer>7</answer>", False),
     ("7", "<think>it is \\boxed{5}</think><answer>7</answer>", True),
     ("1", r"Adding up gives $\boxed{\frac{3}{56}.", False),
-    (r"\frac{3}{56}", r"Adding up gives $\boxed{\frac{3}{56}.", True),
+    (r"\frac{3}{56}", r"Adding up gives $\boxed{\frac{3}{56}.", False),
     ("5", r"$\boxed {5}$", True),
     ("5", r"$\fbox{5}$", True),
     (r"\frac{1}{2}", "<answer>1/2</answer>", True),

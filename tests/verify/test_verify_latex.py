@@ -31,6 +31,21 @@ def test_latex_spellings(gold, pred, expected):
     assert verify(rf"Hence $\boxed{{{pred}}}$", gold) is expected
 
 
+@pytest.mark.parametrize("gold,pred,expected", [
+    # plain-text math words read as their LaTeX: pi, sqrt(...), infinity / inf
+    (r"\frac{\pi}{2}", "pi/2", True), (r"3\pi", "3pi", True), (r"2\pi", "2 pi", True), (r"\pi r^2", "pi r^2", True),
+    (r"\frac{\sqrt2}{2}", "sqrt(2)/2", True), (r"2\sqrt{3}", "2sqrt(3)", True), (r"\sqrt{\sqrt2+1}", "sqrt(sqrt(2)+1)", True),
+    (r"\frac{\pi}{4}", r"\frac{pi}{4}", True), (r"\pi", "pi", True), ("pi/6", r"\frac{\pi}{6}", True),
+    (r"(-\infty, 3]", "(-inf, 3]", True), (r"[0,\infty)", "[0, infinity)", True), (r"\infty", "infinity", True),
+    (r"\frac12", "sin(pi/6)", True),  # next to a plain function the plain-text reader takes the whole answer
+    (r"\frac{\pi}{2}", "pi/3", False), (r"3\pi", "3p", False), (r"2\pi", "2pi^2", False), (r"\pi", "pi^2", False),
+    (r"\frac{\sqrt2}{2}", "sqrt(3)/2", False), (r"\pi", "3.14", False), (r"(-\infty,3]", "(-inf, 3)", False),
+    (r"\infty", "-infinity", False), (r"\frac12", "sin(pi/3)", False),
+])
+def test_plain_text_math_words(gold, pred, expected):
+    assert verify(rf"Hence $\boxed{{{pred}}}$", gold) is expected
+
+
 @pytest.mark.parametrize("raw,text", [
     (r"10{,}000", "10000"), (r"3,\!250", "3250"), (r"1\,000", "1000"), ("1,000", "1000"),
     (r"\left(1,2\right)", "(1,2)"), (r"\dfrac{1}{2}", r"\frac{1}{2}"), (r"\frac12", r"\frac{1}{2}"),

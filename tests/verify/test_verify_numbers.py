@@ -32,3 +32,22 @@ from rewards.answers.engine import verify
 ])
 def test_numbers(gold, pred, expected):
     assert verify(rf"The answer is $\boxed{{{pred}}}$.", gold) is expected
+
+
+@pytest.mark.parametrize("gold,answer,expected", [
+    # thousands separators inside an answer that carries a unit or a counted noun
+    ("2500", "2,500 marbles", True), ("2500", r"2{,}500\text{ marbles}", True), ("2500", r"2\,500 \text{ dollars}", True),
+    ("2500", "2 500 people", True), ("1234567", "1,234,567 grains", True), ("12500.5", "12,500.5 meters", True),
+    ("2500", "2,500 m", True), ("3000", r"3,000 \text{ students}", True), ("250", "2,500 marbles", False),
+    ("1.234", "1,234", False), ("1.234", "1,234 apples", False), ("12", "1,2", False), ("2500", "2,50 marbles", False),
+    # mixed numbers in plain text: a whole number, a space, a proper fraction
+    ("5/2", "2 1/2", True), (r"2\frac12", "2 1/2", True), ("3.75", "3 3/4", True), ("-2.5", "-2 1/2", True),
+    (r"\frac{7}{3}", "2 1/3 cups", True), ("(1.5, 2)", "(1 1/2, 2)", True), ("5/2", "x = 2 1/2", True),
+    ("1", "2 1/2", False), ("2/2", "2 1/2", False), ("2.5", "2 1/3", False), ("0.5", "2 1/2", False),
+    ("3", "2 3/2", False), ("12", "1 2", False), ("2", "1 2", False), ("1, 2", "1 2", False),
+    # a stray trailing backslash (a row break or a broken \} at the end)
+    ("5", "5\\", True), ("12", "12\\\\", True), ("0.5", r"\frac{1}{2}\\", True), ("7", "7 \\", True),
+    ("6", "5\\", False), ("(1, 2)", r"\{1, 2\}", False),
+])
+def test_numbers_in_an_answer_tag(gold, answer, expected):
+    assert verify(f"Working done.\n<answer>{answer}</answer>", gold) is expected

@@ -1,5 +1,6 @@
-"""Property tests: verify and extract_answer are total on any text (unicode, tag and brace soup, huge,
-nested LaTeX), always answer a bool / str-or-None, and are reflexive on well-formed numbers."""
+"""Property tests: verify, grade and extract_answer are total on any text (unicode, tag and brace soup, huge,
+nested LaTeX), always answer a bool / an Outcome that is no internal error / str-or-None, and are reflexive on
+well-formed numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewards import extract_answer, verify
+from rewards import Status, extract_answer, grade, verify
 from rewards.answers.engine import verify_batch
 from rewards.testing import texts
 
@@ -28,6 +29,14 @@ answers = st.one_of(texts(latex_bombs=False), latex)
 @given(answers, answers)
 def test_verify_is_total_and_returns_a_bool(pred, gold):
     assert type(verify(pred, gold, timeout=1.0)) is bool
+
+
+@SETTINGS
+@given(answers, answers)
+def test_grade_never_ends_in_an_internal_error(pred, gold):
+    outcome = grade(pred, gold, timeout=1.0)
+    assert outcome.status is not Status.ERROR, outcome
+    assert outcome.equal is (outcome.status is Status.EQUAL)
 
 
 @SETTINGS

@@ -1,12 +1,17 @@
 """Random algebra against SymPy ground truth: equivalent rewrites (expanded, factored) must be equal, perturbed
-ones must not; no false "equal" is tolerated (a few false "not equal" are, for exotic spellings)."""
+ones must not; no false "equal" is tolerated (a few false "not equal" are, for exotic spellings). Decimals never
+equal irrationals, however many digits they carry."""
 
 import random
 
 import pytest
 import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from rewards.answers.engine import verify_batch
+from rewards.answers.normalize import normalize
+from rewards.answers.sympy_compare import compare
 
 X, Y = sympy.symbols("x y")
 
@@ -38,3 +43,53 @@ def test_random_rewrites_against_sympy(seed):
     false_not_equal = [row for row, verdict in zip(rows, verdicts, strict=True) if not verdict and row[2]]
     assert not false_equal
     assert len(false_not_equal) <= 0.05 * len(rows), false_not_equal
+
+
+# Property tests straight through the SymPy comparison (in-process here; workers run the same function).
+_MONOMIALS = st.lists(st.tuples(st.integers(-9, 9).filter(bool), st.integers(0, 3), st.integers(0, 2)),
+                      min_size=1, max_size=4)
+_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _polynomial(monomials) -> sympy.Expr:
+    return sum((c * X**i * Y**j for c, i, j in monomials), sympy.Integer(0))
+
+
+def _compare(pred: str, gold: str):
+    return compare(normalize(pred), normalize(gold))
+
+
+@_SETTINGS
+@given(_MONOMIALS, _MONOMIALS)
+def test_a_product_of_random_polynomials_equals_its_expansion(p, q):
+    p, q = _polynomial(p), _polynomial(q)
+    assume(p != 0 and q != 0)
+    factored = rf"\left({sympy.latex(p)}\right)\left({sympy.latex(q)}\right)"
+    assert _compare(factored, sympy.latex(sympy.expand(p * q))) is True
+
+
+@_SETTINGS
+@given(_MONOMIALS, _MONOMIALS, st.integers(-5, 5).filter(bool), st.integers(0, 4), st.integers(0, 3))
+def test_a_perturbed_expansion_is_never_equal(p, q, c, i, j):
+    p, q = _polynomial(p), _polynomial(q)
+    assume(p != 0 and q != 0)
+    factored = rf"\left({sympy.latex(p)}\right)\left({sympy.latex(q)}\right)"
+    assert _compare(factored, sympy.latex(sympy.expand(p * q + c * X**i * Y**j))) is False
+
+
+@_SETTINGS
+@given(st.sampled_from([sympy.sqrt(2), sympy.pi, sympy.E, sympy.sqrt(3) / 2, sympy.log(2), sympy.pi**2 / 6]),
+       st.integers(2, 60), st.booleans())
+def test_a_decimal_is_never_equal_to_an_irrational(constant, digits, rounded):
+    scaled = constant * 10**digits
+    decimal = sympy.Integer(sympy.floor(scaled + sympy.Rational(1, 2)) if rounded else sympy.floor(scaled))
+    whole, fraction = divmod(int(decimal), 10**digits)
+    assert _compare(f"{whole}.{fraction:0{digits}d}", sympy.latex(constant)) is False
+
+
+@_SETTINGS
+@given(_MONOMIALS, st.integers(5, 45))
+def test_a_tiny_perturbation_is_still_a_difference(p, k):
+    p = _polynomial(p)
+    assume(p.free_symbols)
+    assert _compare(sympy.latex(p), rf"{sympy.latex(p)} + 10^{{-{k}}} x") is False

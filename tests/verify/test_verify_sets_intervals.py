@@ -28,3 +28,43 @@ from rewards.answers.engine import verify
 ])
 def test_sets_tuples_intervals(gold, pred, expected):
     assert verify(rf"So the answer is $\boxed{{{pred}}}$.", gold) is expected
+
+
+@pytest.mark.parametrize("gold,pred,expected", [
+    # a vector in any layout is the tuple of its entries
+    ("(1, 2)", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", True), (r"\begin{bmatrix}1\\2\end{bmatrix}", "(1, 2)", True),
+    ("(1, 2)", r"\left[\begin{array}{c}1\\2\end{array}\right]", True), ("(1, 2)", r"\langle 1, 2 \rangle", True),
+    ("(3,-1,2)", r"\left\langle 3, -1, 2 \right\rangle", True), ("(1,2)", "<1, 2>", True),
+    ("(1, 2)", r"\langle 2, 1 \rangle", False), ("(1,2)", r"\begin{pmatrix}2\\1\end{pmatrix}", False),
+    ("(1,2,3)", r"\begin{pmatrix}1\\2\end{pmatrix}", False),
+    # entries that are expressions compare one by one (the order of a sum does not matter)
+    ("(b+a, 2)", "(a+b, 2)", True), (r"(2x, x^2)", r"(x \cdot 2, x^2)", True), (r"\{x+1, 2\}", r"\{2, 1+x\}", True),
+    (r"(\frac{\pi}{2}, 1)", "(pi/2, 1)", True), (r"(1,-\sqrt{2}),(-1,\sqrt{2})", r"(-1, \sqrt2), (1, -\sqrt2)", True),
+    (r"(b+a, 2)", r"\begin{pmatrix} a + b \\ 2 \end{pmatrix}", True),
+    ("(a+b, 2)", "(2, a+b)", False), ("(a+b,2)", "(a+b,3)", False), ("(a+b, 2)", "(a-b, 2)", False),
+    (r"(\frac{\pi}{2}, 1)", "(pi/3, 1)", False), (r"[0, \pi]", r"[0, \pi)", False),
+    # a set is never a tuple, whatever its entries; a bare list equals a set (same members) or a tuple (same order)
+    ("(1, 2)", r"\{1, 2\}", False), (r"\{1,2\}", "(1,2)", False), ("(x, y)", r"\{x, y\}", False),
+    (r"(\sqrt2, 3)", r"\{\sqrt2, 3\}", False), (r"\{a+b, 2\}", "(a+b, 2)", False), (r"\{(1,2)\}", "((1,2))", False),
+    (r"\{x, y\}", "y, x", True), ("(x, y)", "x, y", True), (r"(\sqrt2, 3)", r"\sqrt2, 3", True),
+    ("(x, y)", "y, x", False),
+])
+def test_vectors_expression_entries_sets_and_tuples(gold, pred, expected):
+    assert verify(rf"So the answer is $\boxed{{{pred}}}$.", gold) is expected
+
+
+@pytest.mark.parametrize("completion,gold,expected", [
+    # several values given as one list or as several boxes: the same members, in any order
+    ("<answer>(1, 2), (3, 4)</answer>", "(1,2),(3,4)", True),
+    ("<answer>(1, 2), (3, 4)</answer>", r"\{(1,2),(3,4)\}", True),
+    ("<answer>(1, 2), (3, 4)</answer>", "(3,4),(1,2)", True),
+    (r"<answer>\{(3, 4), (1, 2)\}</answer>", "(1,2),(3,4)", True),
+    (r"The solutions are $\boxed{(1, 2)}$ and $\boxed{(3, 4)}$.", "(3, 4), (1, 2)", True),
+    ("<answer>(1, 2)</answer>", "(1,2),(3,4)", False),
+    ("<answer>(1, 2), (3, 5)</answer>", "(1,2),(3,4)", False),
+    ("<answer>(1, 2), (3, 4), (5, 6)</answer>", "(1,2),(3,4)", False),
+    ("<answer>(2, 1), (4, 3)</answer>", "(1,2),(3,4)", False),
+    (r"<answer>\{(1, 2)\}</answer>", r"\{(1,2),(3,4)\}", False),
+])
+def test_multi_valued_answers(completion, gold, expected):
+    assert verify(completion, gold) is expected

@@ -1,12 +1,21 @@
-"""The labeled table (fixtures/verify_cases.py): accuracy >= 97%, false equal <= 1% of not-equal rows, and every
-known false positive / miss from issue 3 graded right."""
+"""The labeled tables: the development table (fixtures/verify_cases.py, rules were written against it) and the
+frozen held-out set (fixtures/verify_heldout.py, collected before the rules and never edited to suit them)."""
+
+import hashlib
 
 import pytest
 
 from fixtures.verify_cases import ISSUE, MV14, cases
+from fixtures.verify_heldout import HELDOUT_PATH, HELDOUT_SHA256, heldout
 from rewards.answers.engine import verify_batch
 
 ROWS = cases()
+HELDOUT = heldout()
+
+
+def _wrong(rows):
+    verdicts = verify_batch([(row["completion"], row["gold"]) for row in rows], timeout=5.0)
+    return [row for row, verdict in zip(rows, verdicts, strict=True) if verdict != row["label"]]
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +41,15 @@ def test_table_accuracy_and_false_equal_rate(verdicts):
 def test_known_false_positives_and_misses(index, verdicts):
     row = ROWS[index]
     assert verdicts[index] is row["label"], row
+
+
+def test_heldout_is_frozen():
+    assert hashlib.sha256(HELDOUT_PATH.read_bytes()).hexdigest() == HELDOUT_SHA256
+    assert len(HELDOUT) >= 600 and sum(not row["label"] for row in HELDOUT) / len(HELDOUT) >= 0.35
+    assert {row["kind"] for row in HELDOUT} == {"model_output", "grader_suite", "hacking"}
+    assert all(row["source"] and row["category"] and isinstance(row["label"], bool) for row in HELDOUT)
+
+
+def test_heldout_does_not_overlap_the_development_table():
+    development = {(row["gold"], row["completion"]) for row in ROWS}
+    assert not [row for row in HELDOUT if (row["gold"], row["completion"]) in development]

@@ -1,5 +1,6 @@
 """Never hang, never raise: adversarial inputs from the main thread, threads, asyncio and process pools.
-Bounds here are generous hang guards (timeout + 5 s), not speed tests."""
+Bounds here are generous hang guards (timeout + 5 s), not speed tests; verdicts on HANG_PAIRS are not asserted
+(some are true identities), only that a bool comes back in time."""
 
 import asyncio
 import concurrent.futures
@@ -14,10 +15,12 @@ import pytest
 
 from fixtures.verify_cases import HANG_PAIRS
 from rewards.answers import engine as equivalence
-from rewards.answers.engine import timeout_count, verify, verify_batch
+from rewards.answers.engine import grade, verify, verify_batch
+from rewards.answers.outcome import Status
 
 TIMEOUT = 1.0
 BOUND = TIMEOUT + 5.0
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _timed(pred, gold):
@@ -29,13 +32,13 @@ def _timed(pred, gold):
 @pytest.mark.parametrize("pred,gold", HANG_PAIRS)
 def test_adversarial_from_main_thread(pred, gold):
     verdict, seconds = _timed(pred, gold)
-    assert verdict is False and seconds < BOUND
+    assert type(verdict) is bool and seconds < BOUND
 
 
 def test_adversarial_from_worker_threads():
     with concurrent.futures.ThreadPoolExecutor(4) as executor:
         results = list(executor.map(lambda pair: _timed(*pair), HANG_PAIRS))
-    assert all(verdict is False and seconds < BOUND * 2 for verdict, seconds in results)
+    assert all(type(verdict) is bool and seconds < BOUND * 2 for verdict, seconds in results)
 
 
 def test_adversarial_from_asyncio():
@@ -46,13 +49,14 @@ def test_adversarial_from_asyncio():
         return [direct, *offloaded]
 
     start = time.monotonic()
-    assert asyncio.run(main()) == [False] * 5
+    verdicts = asyncio.run(main())
+    assert len(verdicts) == 5 and all(type(verdict) is bool for verdict in verdicts)
     assert time.monotonic() - start < BOUND * 3
 
 
 def _in_child(pair):
     verdict, seconds = _timed(*pair)
-    return verdict, seconds, verify("<answer>4</answer>", "4", timeout=TIMEOUT)
+    return verdict, seconds, verify(r"\boxed{\sin 2x}", r"2\sin x\cos x", timeout=10.0)
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork", "forkserver"])
@@ -61,26 +65,21 @@ def test_adversarial_inside_a_process_pool(method):
     context = multiprocessing.get_context(method)
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
         results = list(executor.map(_in_child, HANG_PAIRS[3:5], timeout=120))
-    assert all(verdict is False and seconds < BOUND + 10 and sane for verdict, seconds, sane in results)
+    assert all(type(verdict) is bool and seconds < BOUND + 10 and sane is True for verdict, seconds, sane in results)
 
 
 def test_inside_daemonic_multiprocessing_pool_workers():
     with multiprocessing.get_context("fork").Pool(2) as workers:
         results = workers.map(_in_child, HANG_PAIRS[3:5])
-    assert all(verdict is False and sane for verdict, _, sane in results)
-
-
-def test_timeouts_are_counted_and_worker_is_replaced():
-    before = timeout_count()
-    assert verify(*HANG_PAIRS[4], timeout=0.5) is False
-    assert timeout_count() == before + 1
-    assert verify(r"\boxed{\tan^2 x + 1}", r"\sec^2 x", timeout=5.0) is True
+    assert all(type(verdict) is bool and sane is True for verdict, _, sane in results)
 
 
 def test_batch_with_adversarial_rows_keeps_the_others():
-    pairs = [HANG_PAIRS[3], (r"\boxed{\sin 2x}", r"2\sin x\cos x"), ("<answer>5</answer>", "5"), HANG_PAIRS[4]]
+    pairs = [HANG_PAIRS[3], (r"\boxed{\sin 2x}", r"2\sin x\cos x"), ("<answer>5</answer>", "5"), HANG_PAIRS[4],
+             ("<answer>6</answer>", "5")]
     start = time.monotonic()
-    assert verify_batch(pairs, timeout=TIMEOUT) == [False, True, True, False]
+    verdicts = verify_batch(pairs, timeout=TIMEOUT)
+    assert verdicts[1:3] == [True, True] and verdicts[4] is False and all(type(v) is bool for v in verdicts)
     assert time.monotonic() - start < BOUND * 2
 
 
@@ -89,12 +88,15 @@ def test_batch_with_adversarial_rows_keeps_the_others():
     ("{" * 50_000, "}" * 50_000), ("\\boxed{" + "\\frac{1}{" * 2000 + "}" * 2000 + "}", "0"),
     ("<answer>" * 1000, "</answer>" * 1000), (r"\boxed{\begin{pmatrix}1&2\end{pmatrix}}", r"\{1,2\}"),
 ])
-def test_never_raises(pred, gold):
-    assert verify(pred, gold, timeout=TIMEOUT) in (True, False)
+def test_never_raises_nor_errs_on_bad_input(pred, gold):
+    outcome = grade(pred, gold, timeout=TIMEOUT)
+    assert outcome.status is not Status.ERROR, outcome  # handled by design, not by a swallowed exception
+    assert type(verify(pred, gold, timeout=TIMEOUT)) is bool
 
 
 def test_verify_batch_never_raises_on_bad_pairs():
     assert verify_batch([("1", "1"), None, ("1",), (1, 2)], timeout=TIMEOUT) == [True, False, False, False]
+    assert verify_batch(None) == [] and verify_batch(iter([])) == []
 
 
 def test_many_threads_share_the_pool():
@@ -124,7 +126,7 @@ def test_works_in_a_process_with_more_than_1024_open_files():
         "assert verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x') is True\n"
         "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
     )
-    _run_in_fresh_interpreter(code)
+    run_in_fresh_interpreter(code)
 
 
 @pytest.mark.parametrize("text", [
@@ -134,24 +136,33 @@ def test_works_in_a_process_with_more_than_1024_open_files():
 ])
 def test_pathological_text_is_read_in_bounded_time(text):
     start = time.monotonic()
-    assert verify(text, "1", timeout=TIMEOUT) in (True, False)
+    outcome = grade(text, "1", timeout=TIMEOUT)
     assert time.monotonic() - start < BOUND
+    assert outcome.status is not Status.ERROR, outcome
 
 
 def test_falls_back_to_bounded_threads_when_workers_cannot_start():
     code = (
-        "import sys\n"
+        "import logging, sys\n"
+        "records = []\n"
+        "handler = logging.Handler(); handler.emit = records.append\n"
+        "logging.getLogger('rewards').addHandler(handler)\n"
         "sys.executable = '/bin/false'\n"
-        "from rewards.answers.engine import verify\n"
-        "verdicts = [verify(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x', timeout=5.0) for _ in range(5)]\n"
-        "assert verdicts[-1] is True and all(v in (True, False) for v in verdicts), verdicts\n"
-        "assert verify(r'\\boxed{e^{e^{e^{e^{e}}}}}', '1', timeout=1.0) is False\n"
+        "from rewards import grade, stats, verify\n"
+        "outcomes = [grade(r'\\boxed{\\sin 2x}', r'2\\sin x\\cos x', timeout=5.0) for _ in range(5)]\n"
+        "assert all(o.equal for o in outcomes), outcomes\n"
+        "assert outcomes[0].path == 'thread', outcomes[0]\n"
+        "assert verify(r'\\boxed{\\sin 3x}', r'\\cos x', timeout=5.0) is False\n"
+        "counted = stats()\n"
+        "assert counted['pool_disabled'] == 1 and counted['worker_failed_starts'] >= 3, counted\n"
+        "assert counted['thread_fallbacks'] == 2, counted\n"
+        "assert any('disabled' in r.getMessage() and r.levelname == 'WARNING' for r in records), records\n"
     )
-    _run_in_fresh_interpreter(code)
+    run_in_fresh_interpreter(code)
 
 
-def _run_in_fresh_interpreter(code: str) -> None:
+def run_in_fresh_interpreter(code: str, env: dict | None = None) -> None:
     """Run ``code`` in a new Python process with the repository on its path; it fails the test by raising."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root,
-                   env={**os.environ, "PYTHONPATH": root})
+    done = subprocess.run([sys.executable, "-c", code], timeout=180, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.answers.engine import timeout_count
+from rewards.answers.engine import recorded_outcomes, timeout_count
 from rewards.answers.extract import extract_answer
-from rewards.combine import Combined
+from rewards.combination import Combined
 from rewards.completions import completion_lengths, completion_text, gold_text, token_ids
 from rewards.registry import Reward, get
 
@@ -23,12 +23,17 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
     Returns ``reward``, ``value``, ``text``, ``length`` and ``length_unit``, ``answer`` (what
     ``extract_answer`` reads), ``gold`` and ``gold_answer`` (when a gold column is given), ``group_lengths``
     (with ``group``), ``verify_timeouts`` (math checks that timed out during this call, and so
-    counted as wrong), and ``details``: the parts of the formula a built-in reward computed (for a
+    counted as wrong), ``outcome`` (for a reward that checked this completion's answer, such as
+    ``accuracy``, ``length`` and ``cosine``: the first check's ``status``, ``path``, ``answer``, ``gold``
+    and ``detail``, as ``rewards.grade`` reports them; a check repeated within the call reads
+    ``path="cache"``), and ``details``: the parts of the formula a built-in reward computed (for a
     ``combine``-d reward, each part's weight, value and details).
 
     >>> info = explain("cosine", "<answer>4</answer>", solution="4")
     >>> info["value"], info["length"], info["details"]["correct"]
     (0.9996003875272438, 18, True)
+    >>> info["outcome"]["status"], info["outcome"]["answer"], info["outcome"]["gold"]
+    ('equal', '4', '4')
     """
     fn = get(reward) if isinstance(reward, str) else reward
     batch = [completion, *(group or [])]
@@ -37,7 +42,9 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
     texts = [completion_text(c) for c in batch]
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
     timeouts = timeout_count()
-    value, details = _score(fn, batch, kwargs)
+    with recorded_outcomes() as graded:
+        value, details = _score(fn, batch, kwargs)
+    outcome = next((outcome for (pred, _), outcome in graded if pred == text), None)
     info: dict[str, Any] = {
         "reward": getattr(fn, "__name__", type(fn).__name__),
         "value": value,
@@ -53,6 +60,9 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
         info.update(gold=gold, gold_answer=extract_answer(gold))
     if group:
         info["group_lengths"] = lengths
+    if outcome is not None:
+        info["outcome"] = {"status": outcome.status.value, "path": outcome.path, "answer": outcome.answer,
+                           "gold": outcome.gold, "detail": outcome.detail}
     info["details"] = details
     return info
 
