@@ -1,5 +1,5 @@
 """Turns what trainers pass to a reward into plain data: completion text, lengths, gold columns, groups.
-It must never raise on malformed input: anything unreadable becomes an empty string or ``None``."""
+It must never raise on malformed input (anything unreadable becomes "" or ``None``); only a gold column missing altogether raises."""
 
 from __future__ import annotations
 
@@ -111,13 +111,39 @@ def column(kwargs: dict[str, Any], key: str, n: int) -> list[Any]:
     return values + [None] * (n - len(values))
 
 
+# What trainers pass beside the dataset columns; left out when a missing gold column lists what was received.
+TRAINER_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric"})
+_GOLD_COLUMN_NAMES = ("solution", "answer", "answers", "ground_truth", "gold", "label", "labels", "target", "reference")
+
+
 def gold_texts(kwargs: dict[str, Any], key: str, n: int) -> list[str]:
-    """The gold answers of column ``key`` as stripped text, ``""`` where missing.
+    """The gold answers of column ``key`` as stripped text, ``""`` where one sample's value is empty.
+
+    A column absent altogether (not passed, or ``None``) is a ValueError naming ``gold_key`` and the columns
+    that were received: a reward must never turn a misnamed gold column into a silent column of ``None``.
 
     >>> gold_texts({"solution": [4, None]}, "solution", 2)
     ['4', '']
+    >>> gold_texts({"question": ["2+2?"], "answer": ["4"]}, "solution", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: no gold column 'solution' (gold_key='solution'); received columns: answer, question; the gold answers look like they are in 'answer': pass gold_key='answer'
     """
+    if n and kwargs.get(key) is None:
+        raise ValueError(missing_gold_message(kwargs, key))
     return [gold_text(value).strip() for value in column(kwargs, key, n)]
+
+
+def missing_gold_message(kwargs: dict[str, Any], key: str) -> str:
+    """One line: the gold column ``key`` is missing, which columns arrived, and which of them may hold the gold."""
+    received = sorted(k for k, v in kwargs.items() if k not in TRAINER_EXTRAS and v is not None)
+    message = f"no gold column {key!r} (gold_key={key!r}); received columns: {', '.join(received) or '(none)'}"
+    likely = [name for name in _GOLD_COLUMN_NAMES if name in received]
+    if likely:
+        message += f"; the gold answers look like they are in {likely[0]!r}: pass gold_key={likely[0]!r}"
+    else:
+        message += "; pass the gold answers as that column, or set gold_key= to the column that holds them"
+    return message
 
 
 def gold_text(value: Any) -> str:

@@ -1,5 +1,5 @@
 """ms-swift adapter: every registered reward as an ms-swift ORM (``orm(completions, **kwargs) -> list[float]``).
-It must never import ms-swift (or torch) at import time; ``register_all`` reaches for ``swift.plugin.orms`` only when asked."""
+It must never import ms-swift (or torch) at import time; ``register_all`` reaches for ms-swift's ORM table only when asked."""
 
 from __future__ import annotations
 
@@ -25,10 +25,35 @@ class RewardORM:
         self._fn = get(self.reward_name, **self.params)
 
     def __call__(self, completions, **kwargs) -> list[float | None]:
-        return self._fn(completions, **kwargs)
+        return self._fn(completions, **swift_columns(kwargs))
 
     def __reduce__(self):
         return _make_orm, (self.reward_name, self.params)
+
+
+def swift_columns(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """ms-swift's reward keywords in our names, where ours are absent: ``prompt_id`` (one per prompt, shared by
+    its generations) groups completions as ``prompts``; ``response_token_ids`` (a list of token-id lists per
+    sample, one per turn) gives ``completion_ids``, so lengths are tokens.
+
+    >>> swift_columns({"prompt_id": ["a", "a"], "response_token_ids": [[[1, 2], [3]], [[4]]]})["completion_ids"]
+    [[1, 2, 3], [4]]
+    """
+    columns = dict(kwargs)
+    if "prompts" not in columns and isinstance(columns.get("prompt_id"), (list, tuple)):
+        columns["prompts"] = list(columns["prompt_id"])
+    turns = columns.get("response_token_ids")
+    if "completion_ids" not in columns and isinstance(turns, (list, tuple)):
+        columns["completion_ids"] = [_flat_ids(sample) for sample in turns]
+    return columns
+
+
+def _flat_ids(sample: Any) -> list[Any] | None:
+    if not isinstance(sample, (list, tuple)):
+        return None
+    if all(isinstance(turn, (list, tuple)) for turn in sample):
+        return [token for turn in sample for token in turn]
+    return list(sample)
 
 
 def orm_class(name: str, **params: Any) -> type[RewardORM]:
@@ -65,8 +90,9 @@ def orm_classes(params: dict[str, dict[str, Any]] | None = None, prefix: str = "
 
 def register_all(orms: MutableMapping[str, Any] | None = None, *, params: dict[str, dict[str, Any]] | None = None,
                  prefix: str = "") -> dict[str, type[RewardORM]]:
-    """Add ``orm_classes(params, prefix)`` to ``orms`` (default: ms-swift's ``swift.plugin.orms``, imported
-    only here), replacing ms-swift's own rewards of the same name unless ``prefix`` is set; return them.
+    """Add ``orm_classes(params, prefix)`` to ``orms`` (default: ms-swift's table, ``swift.rewards.orms`` in
+    ms-swift 4, ``swift.plugin.orms`` in 3.x, imported only here), replacing ms-swift's own rewards of the
+    same name unless ``prefix`` is set; return them.
 
     Call it from an ms-swift ``--external_plugins`` file, then pass ``--reward_funcs accuracy format``.
 
@@ -76,7 +102,20 @@ def register_all(orms: MutableMapping[str, Any] | None = None, *, params: dict[s
     (True, [1.0])
     """
     if orms is None:
-        from swift.plugin import orms
+        orms = swift_orms()
     added = orm_classes(params, prefix)
     orms.update(added)
     return added
+
+
+def swift_orms() -> MutableMapping[str, Any]:
+    """ms-swift's ORM table (``swift.rewards.orms`` from ms-swift 4, ``swift.plugin.orms`` before)."""
+    try:
+        from swift.rewards import orms
+    except ImportError:
+        try:
+            from swift.plugin import orms
+        except ImportError:
+            raise ModuleNotFoundError("register_all() needs ms-swift (pip install ms-swift), or pass orms=",
+                                      name="swift") from None
+    return orms

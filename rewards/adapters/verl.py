@@ -3,7 +3,7 @@ It must never import verl (or torch), and always returns the same keys so verl c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rewards.registry import get
@@ -30,8 +30,8 @@ def compute_score(
     >>> compute_score("gsm8k", "<think>2+2</think><answer>4</answer>", "4", rewards={"accuracy": 1.0, "format": 0.5})
     {'score': 1.5, 'accuracy': 1.0, 'format': 1.0}
     """
-    rewards = dict(rewards or {"accuracy": 1.0})
-    params = params or {}
+    rewards = plain(rewards) or {"accuracy": 1.0}
+    params = plain(params) or {}
     columns = {k: [v] for k, v in (extra_info or {}).items() if isinstance(k, str)}
     columns["solution"] = [ground_truth]
     result = {"score": 0.0}
@@ -40,3 +40,18 @@ def compute_score(
         result[name] = 0.0 if value is None else float(value)
         result["score"] += float(weight) * result[name]
     return result
+
+
+def plain(value: Any) -> Any:
+    """``value`` with its mappings as dicts and sequences as lists, all the way down, so the OmegaConf
+    containers verl passes its ``reward_kwargs`` in (``DictConfig``, ``ListConfig``) reach the rewards as
+    the dicts and lists they validate.
+
+    >>> plain({"format": {"tags": ("think", "answer")}})
+    {'format': {'tags': ['think', 'answer']}}
+    """
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
+        return [plain(item) for item in value]
+    return value

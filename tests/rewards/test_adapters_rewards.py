@@ -1,6 +1,15 @@
-"""Adapters: ms-swift ORMs without swift installed, verl compute_score, plain batch scoring."""
+"""Adapters: ms-swift ORMs without swift installed, verl compute_score, plain batch scoring; and, where their
+environments exist, verl, ms-swift and OpenRLHF themselves loading and calling our adapters."""
 
+import collections
+import collections.abc
+import json
+import os
 import pickle
+import subprocess
+import sys
+import types
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +67,117 @@ def test_batch_completion_ids_only_when_every_row_has_them():
     rows = [{"completion": "abc", "completion_ids": [1]}, {"completion": "abcdef", "completion_ids": None}]
     assert batch.score_rows(rows, [batch.build_rewards(["length_penalty"])[0]]) == [
         {"length_penalty": pytest.approx(-0.003)}, {"length_penalty": pytest.approx(-0.006)}]
+
+
+def test_swift_columns_map_prompt_ids_to_groups_and_response_tokens_to_lengths():
+    orm = swift.orm_class("length")()
+    kwargs = {"solution": ["4", "4", "4", "4"], "prompt_id": ["a", "a", "b", "b"],
+              "response_token_ids": [[[1, 2]], [[1, 2, 3, 4]], [[1], [2, 3]], [[1, 2, 3, 4, 5]]]}
+    texts = ["<answer>4</answer>", "<answer>4</answer>", "<answer>4</answer>", "<answer>4</answer>"]
+    assert orm(texts, **kwargs) == [0.5, -0.5, 0.5, -0.5]  # two groups, token lengths 2/4 and 3/5
+    tokens = swift.orm_class("soft_overlong", max_len=4, cache_len=2)()
+    assert tokens(["x" * 100], response_token_ids=[[[1, 2]]]) == [0.0]  # 2 tokens, not 100 characters
+    assert tokens(["x" * 100], response_token_ids=[[[1, 2]]], completion_ids=[[1, 2, 3, 4, 5]]) == [-1.0]
+
+
+@pytest.mark.parametrize("module,attribute", [("swift.rewards", "orms"), ("swift.plugin", "orms")])
+def test_swift_register_all_finds_the_orm_table_of_either_ms_swift_major(monkeypatch, module, attribute):
+    table = {}
+    fake = types.ModuleType(module)
+    setattr(fake, attribute, table)
+    monkeypatch.setitem(sys.modules, "swift", types.ModuleType("swift"))
+    monkeypatch.setitem(sys.modules, "swift.rewards" if module == "swift.plugin" else "swift.plugin", None)
+    monkeypatch.setitem(sys.modules, module, fake)
+    swift.register_all(prefix="grpokit_")
+    assert "grpokit_accuracy" in table
+
+
+def test_swift_register_all_without_ms_swift_says_so(monkeypatch):
+    for module in ("swift", "swift.rewards", "swift.plugin"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ModuleNotFoundError, match="needs ms-swift"):
+        swift.register_all()
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [({"a": {"b": ("x", "y")}}, {"a": {"b": ["x", "y"]}}), ("text", "text"), (b"raw", b"raw"), (3, 3), (None, None),
+     (collections.OrderedDict(a=[1, (2,)]), {"a": [1, [2]]})],
+)
+def test_verl_plain_containers(value, expected):
+    assert verl.plain(value) == expected
+
+
+def test_verl_reward_kwargs_in_mapping_and_sequence_wrappers():
+    class ConfigDict(collections.abc.Mapping):  # stands in for OmegaConf's DictConfig
+        def __init__(self, data):
+            self.data = data
+
+        def __getitem__(self, key):
+            return self.data[key]
+
+        def __iter__(self):
+            return iter(self.data)
+
+        def __len__(self):
+            return len(self.data)
+
+    rewards = ConfigDict({"format": 1.0})
+    params = ConfigDict({"format": ConfigDict({"tags": collections.UserList(["think", "answer"])})})
+    assert verl.compute_score("x", GOOD, "4", rewards=rewards, params=params) == {"score": 1.0, "format": 1.0}
+
+
+# ---- the trainers' own code calling our adapters (in their own virtual environments) -----------
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENTS = ROOT / "tests" / "rewards" / "trainer_clients.py"
+VERL_PYTHON = Path(os.environ.get("GRPOKIT_VERL_PYTHON", "/tmp/venv-verl/bin/python"))
+SWIFT_PYTHON = Path(os.environ.get("GRPOKIT_SWIFT_PYTHON", "/tmp/venv-swift/bin/python"))
+
+
+def has_package(python: Path, package: str) -> bool:
+    return python.exists() and any(python.parents[1].glob(f"lib/python3*/site-packages/{package}/__init__.py"))
+
+
+def run_client(python: Path, *args: str) -> dict:
+    """Run trainer_clients.py in the trainer's environment; the RESULT line it prints, parsed."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+           "HOME": os.environ.get("HOME", "/tmp")}
+    done = subprocess.run([str(python), str(CLIENTS), *args], capture_output=True, text=True, timeout=900, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-4000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+@pytest.mark.skipif(not has_package(VERL_PYTHON, "verl"), reason=f"no verl environment at {VERL_PYTHON} "
+                    "(see tests/rewards/trainer_clients.py)")
+def test_verl_loads_and_calls_our_compute_score_through_its_reward_managers():
+    result = run_client(VERL_PYTHON, "verl")
+    assert result["reward_manager"] == "verl.experimental.reward_loop.reward_manager.naive.NaiveRewardManager"
+    expected = [(1.5, 1.0, 1.0), (0.0, 0.0, 0.0), (1.0, 1.0, 0.0), (0.5, 0.0, 1.0)]  # no gold counts 0
+    assert [(o["score"], o["extra"]["accuracy"], o["extra"]["format"]) for o in result["loop"]] == expected
+    assert result["legacy_scores"] == [score for score, _, _ in expected]
+    assert result["legacy_extra"] == {"score": [1.5, 0.0, 1.0, 0.5], "accuracy": [1.0, 0.0, 1.0, 0.0],
+                                      "format": [1.0, 0.0, 0.0, 1.0]}
+
+
+@pytest.mark.skipif(not has_package(SWIFT_PYTHON, "swift"), reason=f"no ms-swift environment at {SWIFT_PYTHON} "
+                    "(see tests/rewards/trainer_clients.py)")
+def test_ms_swift_loads_our_plugin_and_scores_through_its_grpo_reward_call():
+    result = run_client(SWIFT_PYTHON, "swift")
+    assert result["orm_classes"] == [f"rewards.adapters.swift.{name}" for name in result["names"]]
+    # accuracy, format, soft_overlong (12 tokens, 4 of cache: lengths are ms-swift's response tokens), and
+    # length, grouped by ms-swift's prompt_id (samples 0-1, 2-3); no gold is None (NaN in ms-swift)
+    assert result["token_lengths"] == [8, 3, 10, 6]
+    assert result["rewards"] == [[1.0, 1.0, 0.0, -0.5], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, -0.5, -0.5],
+                                 [None, 1.0, 0.0, None]]
+
+
+@pytest.mark.skipif(not has_package(VERL_PYTHON, "openrlhf"), reason=f"no OpenRLHF in {VERL_PYTHON}'s environment "
+                    "(see tests/rewards/trainer_clients.py)")
+def test_openrlhf_loads_our_reward_file_through_its_single_turn_executor():
+    result = run_client(VERL_PYTHON, "openrlhf")
+    assert [s["reward"] for s in result["samples"]] == [[1.5], [0.0], [1.0], [0.5]]
+    assert [s["score"] for s in result["samples"]] == [[1.0], [0.0], [1.0], [0.0]]
+    assert all(s["reward_type"] == "Tensor" for s in result["samples"])
+    assert [s["extra"] for s in result["samples"]][0] == {"accuracy": 1.0, "format": 1.0, "unscored": 0.0}
