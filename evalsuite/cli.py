@@ -1,4 +1,4 @@
-"""Command line of evalsuite: `run`, `score` and `compare` parse their flags and call the library.
+"""Command line of evalsuite: `run`, `score`, `compare` and `report` parse their flags and call the library.
 It must never hold evaluation logic, and never show a traceback for bad input: one line and exit 2."""
 
 from __future__ import annotations
@@ -31,7 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=S)
     run.add_argument("--stop", nargs="+", action="extend", default=S, help="stop strings")
     run.add_argument("--system-prompt", default=S, help="TEXT, or @FILE to read it from a file")
-    run.add_argument("--rewards", default=S, help="comma-separated reward names (default accuracy,format)")
+    run.add_argument("--prompt-template", default=S,
+                     help="user turn as TEXT or @FILE with {column} placeholders, e.g. '{question} Answer in \\boxed{}.'")
+    run.add_argument("--task", default=S, help="preset for gsm8k, math, math500 or aime data (columns, gold, template)")
+    run.add_argument("--fewshot", type=int, default=S, help="few-shot examples before each prompt (needs --fewshot-data)")
+    run.add_argument("--fewshot-data", default=S, help="where few-shot examples are drawn from (file, folder or hub id)")
+    run.add_argument("--fewshot-seed", type=int, default=S, help="seed of the few-shot draw (default 0)")
+    run.add_argument("--rewards", default=S,
+                     help="comma-separated registry names or module:function (default accuracy,format)")
+    run.add_argument("--imports", default=S, help="comma-separated modules to import first (they may register rewards)")
     run.add_argument("--reward-params", type=_json_object, default=S, help='JSON, e.g. \'{"cosine": {"max_len": 512}}\'')
     run.add_argument("--k", default=S, help="comma-separated k for pass@k (default 1)")
     run.add_argument("--output-dir", default=S, help="default out/eval")
@@ -52,15 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="rescore a saved samples.jsonl without a model")
     score.add_argument("file")
     score.add_argument("--k", default="1", help="comma-separated k for pass@k (default 1)")
-    score.add_argument("--rewards", default="accuracy,format", help="comma-separated reward names")
+    score.add_argument("--rewards", default="accuracy,format", help="comma-separated registry names or module:function")
+    score.add_argument("--imports", default="", help="comma-separated modules to import first")
     score.add_argument("--reward-params", type=_json_object, default=None)
     score.add_argument("--output-dir", default=None, help="default: the file's own folder")
     score.add_argument("--solution-key", default="solution")
+    score.add_argument("--n", type=int, default=None,
+                       help="samples every prompt must have (default: the most any record has)")
 
     compare = sub.add_parser("compare", help="metric deltas and flipped prompts between two output folders")
     compare.add_argument("dir_a")
     compare.add_argument("dir_b")
     compare.add_argument("--show", type=int, default=20, help="list at most this many flipped ids of each kind")
+    compare.add_argument("--allow-different-data", action="store_true",
+                         help="compare runs whose prompts or golds differ (pairs only the prompts that match)")
+
+    report = sub.add_parser("report", help="write OUT_DIR/report.html, a self-contained page to look at a run")
+    report.add_argument("out_dir")
+    report.add_argument("other_dir", nargs="?", default=None, help="a second run: deltas and flipped verdicts")
+    report.add_argument("--samples-per-prompt", type=int, default=4, help="completions shown per prompt (default 4)")
+    report.add_argument("--allow-different-data", action="store_true",
+                        help="compare runs whose prompts or golds differ (pairs only the prompts that match)")
     return parser
 
 
@@ -87,11 +107,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "score":
         summary = runner.score(
             args.file, k=_csv(args.k), rewards=_csv(args.rewards), reward_params=args.reward_params,
-            output_dir=args.output_dir, solution_key=args.solution_key,
+            output_dir=args.output_dir, solution_key=args.solution_key, n=args.n, imports=_csv(args.imports),
         )
         report.print_summary(summary)
+    elif args.command == "report":
+        from evalsuite.html_report import write_report
+
+        path = write_report(args.out_dir, args.other_dir, samples_per_prompt=args.samples_per_prompt,
+                            allow_different_data=args.allow_different_data)
+        print(f"wrote {path}")
     else:
-        report.print_comparison(runner.compare(args.dir_a, args.dir_b), show=args.show)
+        result = runner.compare(args.dir_a, args.dir_b, allow_different_data=args.allow_different_data)
+        report.print_comparison(result, show=args.show)
     return 0
 
 

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import EvalError
+from evalsuite.tasks import TASKS
 
-# Changing any of these changes what gets generated, so a folder saved with other values is not resumed.
+# Changing any of these changes what gets generated, so a folder saved with other values is not resumed
+# (except n, which may grow: the run is then extended).
 GENERATION_KEYS = (
     "model", "data", "backend", "n", "temperature", "top_p", "top_k", "max_tokens", "seed", "stop",
     "system_prompt", "prompt_key", "messages_key", "solution_key",
 )
+# Prompting settings added later: saved only when set, so folders written before they existed still resume.
+PROMPT_KEYS = ("prompt_template", "task", "fewshot", "fewshot_data", "fewshot_seed")
+VLLM_ONLY = ("tensor_parallel_size", "data_parallel_size", "gpu_memory_utilization", "max_model_len", "vllm_kwargs")
 
 
 @dataclass
@@ -33,8 +38,14 @@ class EvalConfig:
     seed: int = 0
     stop: tuple[str, ...] = ()
     system_prompt: str | None = None
+    prompt_template: str | None = None
+    task: str | None = None
+    fewshot: int = 0
+    fewshot_data: str | None = None
+    fewshot_seed: int = 0
     rewards: tuple[str, ...] = ("accuracy", "format")
     reward_params: dict[str, dict] = field(default_factory=dict)
+    imports: tuple[str, ...] = ()
     k: tuple[int, ...] = (1,)
     output_dir: str = "out/eval"
     limit: int | None = None
@@ -54,6 +65,7 @@ class EvalConfig:
     def __post_init__(self) -> None:
         self.stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
         self.rewards = tuple(_as_list(self.rewards))
+        self.imports = tuple(_as_list(self.imports))
         try:
             self.k = tuple(int(x) for x in _as_list(self.k))
         except (TypeError, ValueError):
@@ -76,6 +88,26 @@ class EvalConfig:
             (self.backend in ("transformers", "vllm"), f"unknown backend {self.backend!r}; choose transformers or vllm"),
             (self.tensor_parallel_size >= 1 and self.data_parallel_size >= 1, "parallel sizes must be >= 1"),
         ]
+        checks += [
+            (all(k <= self.n for k in self.k),
+             f"pass@{max(self.k)} needs at least {max(self.k)} samples per prompt; use --n {max(self.k)} or more"),
+            (self.fewshot >= 0, f"fewshot must be >= 0, got {self.fewshot}"),
+            (not self.fewshot or bool(self.fewshot_data),
+             f"--fewshot {self.fewshot} needs --fewshot-data FILE (e.g. the benchmark's train split)"),
+            (self.fewshot or not self.fewshot_data, "--fewshot-data is given but --fewshot is 0; set --fewshot N"),
+            (self.task is None or self.task in TASKS, f"unknown task {self.task!r}; choose one of: {', '.join(TASKS)}"),
+            (self.task is None or self.solution_key == "solution",
+             f"--solution-key cannot be combined with --task {self.task}: the task reads the gold answer itself"),
+        ]
+        if self.backend == "transformers":
+            defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in VLLM_ONLY}
+            defaults["vllm_kwargs"] = {}
+            given = [k for k in VLLM_ONLY if getattr(self, k) != defaults[k]]
+            checks.append((not given, f"--{(given or ['x'])[0].replace('_', '-')} is a vLLM setting; "
+                                      "add --backend vllm, or leave it out for the transformers backend"))
+        else:
+            checks.append((self.device is None, "--device is a transformers setting; vLLM places the model on the "
+                                                "GPUs that CUDA_VISIBLE_DEVICES shows"))
         for ok, message in checks:
             if not ok:
                 raise EvalError(message)
@@ -83,13 +115,15 @@ class EvalConfig:
     def generation_settings(self) -> dict[str, Any]:
         """The settings saved in ``run.json`` and compared before resuming."""
         values = dataclasses.asdict(self)
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
         out = {k: values[k] for k in GENERATION_KEYS}
+        out.update({k: values[k] for k in PROMPT_KEYS if values[k] != defaults[k]})
         out["stop"] = list(self.stop)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
-        for key in ("stop", "rewards", "k"):
+        for key in ("stop", "rewards", "k", "imports"):
             values[key] = list(values[key])
         return values
 
@@ -102,7 +136,8 @@ def make_config(yaml_path: str | None = None, overrides: dict[str, Any] | None =
     """An EvalConfig from a YAML file (optional) with ``overrides`` (e.g. CLI flags) on top.
 
     ``rewards`` may be a list, a comma-separated string, or a mapping ``{name: {param: value}}`` that
-    also sets ``reward_params``. ``system_prompt: "@path"`` reads the prompt from a file.
+    also sets ``reward_params``. ``system_prompt: "@path"`` and ``prompt_template: "@path"`` read the text
+    from a file, without the file's trailing newline.
     """
     values: dict[str, Any] = {}
     if yaml_path:
@@ -117,9 +152,12 @@ def make_config(yaml_path: str | None = None, overrides: dict[str, Any] | None =
         params = {name: dict(p or {}) for name, p in rewards.items()}
         values["rewards"] = list(rewards)
         values["reward_params"] = {**params, **(values.get("reward_params") or {})}
-    system_prompt = values.get("system_prompt")
-    if isinstance(system_prompt, str) and system_prompt.startswith("@"):
-        values["system_prompt"] = _read_text(system_prompt[1:], "system prompt")
+    for key, what in (("system_prompt", "system prompt"), ("prompt_template", "prompt template")):
+        text = values.get(key)
+        if isinstance(text, str) and text.startswith("@"):
+            # an editor ends a file with a newline that a recipe's prompt never has: strip it, so training
+            # and evaluation tokenize the same prompt
+            values[key] = _read_text(text[1:], what).rstrip("\r\n")
     try:
         return EvalConfig(**values)
     except TypeError as err:

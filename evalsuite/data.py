@@ -1,9 +1,11 @@
-"""Reads evaluation rows (JSON, JSONL, parquet, a saved `datasets` folder) and turns each into chat messages.
+"""Reads evaluation rows (JSON, JSONL, parquet, `datasets` folders and hub ids) and turns each into chat messages.
 It must never guess silently: a row it cannot use is a DataError naming the file, the line and the problem."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,9 @@ from typing import Any
 from evalsuite.errors import EvalError, locate
 
 SPLIT_SEPARATOR = "::"
+# a hub id: NAME or ORG/NAME, optionally :CONFIG, and no file extension a local file would have
+_HUB_ID = re.compile(r"^(?![./~])[\w.-]+(/[\w.-]+)?(:[\w.-]+)?$(?<!\.jsonl)(?<!\.json)(?<!\.parquet)(?<!\.ndjson)")
+_SAVED_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 
 
 class DataError(EvalError):
@@ -27,6 +32,7 @@ class Example:
     images: list | None = None
     columns: dict = field(default_factory=dict)
     where: str | None = None
+    data_hash: str = ""
 
 
 def load_rows(path: str | Path, *, limit: int | None = None) -> list[dict]:
@@ -46,8 +52,16 @@ def load_rows(path: str | Path, *, limit: int | None = None) -> list[dict]:
     return [row for _, row in read_located_rows(path, limit=limit)]
 
 
-def read_located_rows(path: str | Path, *, limit: int | None = None) -> list[tuple[str, dict]]:
-    """Like :func:`load_rows`, each row paired with where it is (``"line 3"``, ``"row 3"``)."""
+def read_located_rows(
+    path: str | Path, *, limit: int | None = None, hub_config: str | None = None
+) -> list[tuple[str, dict]]:
+    """Like :func:`load_rows`, each row paired with where it is (``"line 3"``, ``"row 3"``).
+
+    A ``path`` that is no local file is read as a `datasets` hub id, ``ID[:CONFIG][::SPLIT]`` (e.g.
+    ``openai/gsm8k:main::test``), with ``datasets.load_dataset``; so is a local folder that is a dataset
+    repository (data files, perhaps a README with configs) rather than a ``save_to_disk`` folder.
+    ``hub_config`` is the config to use when the id names none and the dataset has it (a task's default).
+    """
     if limit is not None and limit < 0:
         raise DataError(f"--limit must be >= 0, got {limit}")
     text_path = str(path)
@@ -57,9 +71,15 @@ def read_located_rows(path: str | Path, *, limit: int | None = None) -> list[tup
     p = Path(text_path).expanduser()
     name = str(path)
     if not p.exists():
-        raise DataError(locate(name, None, "no such file or directory"))
-    if p.is_dir():
-        rows = _read_saved_dataset(p, split, name, limit)
+        if not _HUB_ID.match(text_path):
+            raise DataError(locate(name, None, "no such file or directory"))
+        dataset_id, _, config = text_path.partition(":")
+        rows = _read_dataset_repository(dataset_id, config or None, split, name, limit, hub_config)
+    elif p.is_dir():
+        if any((p / marker).exists() for marker in _SAVED_MARKERS):
+            rows = _read_saved_dataset(p, split, name, limit)
+        else:
+            rows = _read_dataset_repository(str(p), None, split, name, limit, hub_config)
     else:
         suffix = p.suffix.lower()
         if suffix in (".jsonl", ".ndjson"):
@@ -124,23 +144,31 @@ def to_examples(
     messages_key: str = "messages",
     solution_key: str = "solution",
     images_key: str = "images",
+    prompts: Any = None,
 ) -> list[Example]:
     """Validated :class:`Example` objects; the first bad row raises a DataError naming it.
 
-    A row's ``id`` column is its id (ids must be unique); without one, its 0-based position is.
+    ``prompts`` (an ``evalsuite.prompting.PromptBuilder``) turns a row into messages and a gold answer;
+    by default the row's prompt column with ``system_prompt``, and its ``solution_key`` column. A row's
+    ``id`` column is its id (ids must be unique); without one, its 0-based position is.
     """
+    if prompts is None:
+        from evalsuite.prompting import PromptBuilder
+
+        prompts = PromptBuilder(system_prompt=system_prompt, prompt_key=prompt_key, messages_key=messages_key,
+                                solution_key=solution_key)
     examples: list[Example] = []
     seen: dict[Any, str | None] = {}
     for index, (where, row) in enumerate(located_rows):
         try:
-            messages = build_messages(
-                row, system_prompt=system_prompt, prompt_key=prompt_key, messages_key=messages_key
-            )
-            if solution_key not in row:
-                raise DataError(f"missing column {solution_key!r} (the gold answer)")
+            if not isinstance(row, dict):
+                raise DataError(f"expected a JSON object, got {type(row).__name__}")
+            messages = prompts.messages(row)
+            solution = prompts.gold(row)
             images = row.get(images_key)
             if images is not None and not isinstance(images, list):
                 images = [images]
+            data_hash = fingerprint(prompts.source(row), solution, images)
             if images:
                 images = [_resolve_image(image, source) for image in images]
             row_id = row.get("id", index)
@@ -153,8 +181,38 @@ def to_examples(
         seen[row_id] = where
         skip = {prompt_key, messages_key, solution_key, images_key, "id"}
         columns = {k: v for k, v in row.items() if k not in skip}
-        examples.append(Example(row_id, messages, row[solution_key], images or None, columns, where))
+        examples.append(Example(row_id, messages, solution, images or None, columns, where, data_hash))
     return examples
+
+
+def fingerprint(prompt: Any, solution: Any, images: Any = None) -> str:
+    """A short hash of what identifies a prompt: the row's prompt as written (before any system prompt,
+    template or few-shot examples, which the run's settings record) with its gold answer and images.
+    Saved with each record, it tells a resume or a comparison that an id still means the same prompt.
+
+    >>> fingerprint("1+1?", "2") == fingerprint("1+1?", "2"), fingerprint("1+1?", "2") == fingerprint("1+1?", "3")
+    (True, False)
+    """
+    text = json.dumps([_canonical(prompt), _canonical(solution), _canonical(images)], sort_keys=True, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready form of a row value whose text never depends on memory addresses (images hash by content)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes:" + hashlib.sha256(value).hexdigest()
+    if hasattr(value, "tobytes"):  # PIL images, numpy arrays
+        shape = getattr(value, "size", None) or getattr(value, "shape", None)
+        return f"{type(value).__name__}:{shape}:" + hashlib.sha256(value.tobytes()).hexdigest()
+    if hasattr(value, "item"):  # numpy scalars
+        return _canonical(value.item())
+    return repr(value)
 
 
 def _resolve_image(image: Any, source: str | None) -> Any:
@@ -244,6 +302,50 @@ def _read_saved_dataset(p: Path, split: str | None, name: str, limit: int | None
         data = data[split]
     elif split is not None:
         raise DataError(locate(name, None, f"this dataset has no splits, so ::{split} cannot be used"))
+    if limit is not None:
+        data = data.select(range(min(limit, len(data))))
+    return [(f"row {i}", row) for i, row in enumerate(data, start=1)]
+
+
+def _read_dataset_repository(
+    dataset: str, config: str | None, split: str | None, name: str, limit: int | None, default_config: str | None
+) -> list[tuple[str, dict]]:
+    """Rows of a hub dataset id, or of a local dataset repository folder, through ``datasets.load_dataset``
+    (which honours ``HF_DATASETS_OFFLINE`` and the local cache). A dataset with several splits needs
+    ``::split`` (a benchmark must not be scored on its train split by default)."""
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(locate(name, None, "reading a datasets id needs `datasets` (pip install 'grpokit[eval]')")) from None
+    try:
+        if config is None:
+            configs = datasets.get_dataset_config_names(dataset)
+            if default_config in configs:
+                config = default_config
+            elif len(configs) > 1:
+                raise DataError(locate(name, None, f"choose a config with ID:config::split; configs: {', '.join(configs)}"))
+        splits = datasets.get_dataset_split_names(dataset, config)
+    except DataError:
+        raise
+    except Exception as err:  # datasets raises many types (connection, missing config, bad files)
+        what = ("not a saved datasets folder, nor a dataset repository `datasets` can read" if Path(dataset).is_dir()
+                else "not a local file, and `datasets` could not open it as a hub dataset")
+        raise DataError(locate(name, None, f"{what} ({_first_line(err)})")) from None
+    if split is None:
+        if len(splits) != 1:
+            raise DataError(locate(name, None, f"choose a split with ID::split; splits: {', '.join(splits)}"))
+        split = splits[0]
+    if split not in splits:
+        raise DataError(locate(name, None, f"no split {split!r}; splits: {', '.join(splits)}"))
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        data = datasets.load_dataset(dataset, config, split=split)
+    except Exception as err:  # as above
+        raise DataError(locate(name, None, f"`datasets` could not load it ({_first_line(err)})")) from None
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
     if limit is not None:
         data = data.select(range(min(limit, len(data))))
     return [(f"row {i}", row) for i, row in enumerate(data, start=1)]

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import rewards
+from evalsuite import stats
+from evalsuite.errors import EvalError
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -64,10 +66,29 @@ def majority_index(answers: Sequence[str | None], same: Callable[[str, str], boo
     return best[0]
 
 
+def majority_indices(answer_lists: Sequence[Sequence[str | None]]) -> list[int | None]:
+    """:func:`majority_index` of many prompts under :func:`same_answer`, with every ``verify`` call they
+    need sent as one ``rewards.verify_batch`` (then a second one for the reverse direction of the pairs
+    found equal), instead of one round trip per comparison.
+
+    >>> majority_indices([["0.5", "7", "1/2"], ["3", None, "4", "4"], [None]])
+    [0, 2, None]
+    """
+    forward = sorted({(a, b) for answers in answer_lists for a, b in _pairs(answers)})
+    equal = {pair for pair, ok in zip(forward, rewards.verify_batch(forward), strict=True) if ok}
+    backward = [(b, a) for a, b in sorted(equal)]
+    both = {(b, a) for (a, b), ok in zip(backward, rewards.verify_batch(backward), strict=True) if ok}
+
+    def same(a: str, b: str) -> bool:
+        return _normal(a) == _normal(b) or (a, b) in both or (b, a) in both
+
+    return [majority_index(answers, same) for answers in answer_lists]
+
+
 def same_answer(a: str, b: str) -> bool:
     """Two extracted answers are the same vote if they match after whitespace normalization or
-    ``rewards.verify`` finds them equal (so ``0.5`` and ``1/2`` vote together)."""
-    if " ".join(a.split()) == " ".join(b.split()):
+    ``rewards.verify`` finds them equal in both directions (so ``0.5`` and ``1/2`` vote together)."""
+    if _normal(a) == _normal(b):
         return True
     return bool(rewards.verify(a, b)) and bool(rewards.verify(b, a))
 
@@ -76,15 +97,60 @@ def maj_at_k(texts: Sequence[str], correct: Sequence[bool | None], k: int) -> fl
     """1.0 if the majority answer among the first ``k`` samples is correct, else 0.0; None without a
     verdict (no gold). The majority sample's own verdict (from the accuracy reward) decides, so maj@k
     agrees with accuracy when k = 1. No sample with an answer counts as wrong."""
-    window = list(texts[:k])
-    verdicts = list(correct[:k])
-    if not verdicts or all(v is None for v in verdicts):
-        return None
-    answers = [rewards.extract_answer(t) for t in window]
-    winner = majority_index(answers, same_answer)
-    if winner is None:
-        return 0.0
-    return 1.0 if verdicts[winner] else 0.0
+    return majority_scores([(texts, correct)], k)[0]
+
+
+def majority_scores(
+    prompts: Sequence[tuple[Sequence[str], Sequence[bool | None]]], k: int | None = None
+) -> list[float | None]:
+    """:func:`maj_at_k` of many prompts ``(texts, verdicts)`` at once, over each prompt's first ``k``
+    samples (all of them when ``k`` is None), with one batch of answer comparisons for all."""
+    windows = [(list(texts[:k]), list(correct[:k])) for texts, correct in prompts]
+    graded = [any(x is not None for x in v) for _, v in windows]
+    answers = [[rewards.extract_answer(t) for t in texts] if ok else [] for (texts, _), ok in zip(windows, graded, strict=True)]
+    scores: list[float | None] = []
+    for (_, verdicts), ok, winner in zip(windows, graded, majority_indices(answers), strict=True):
+        if not ok:
+            scores.append(None)
+        else:
+            scores.append(0.0 if winner is None else (1.0 if verdicts[winner] else 0.0))
+    return scores
+
+
+RERUN_HINT = "rerun the same command to generate the missing samples"
+
+
+def check_sample_counts(records: Sequence[dict], n: int, *, hint: str = RERUN_HINT) -> None:
+    """Refuse (EvalError naming the prompt ids) records with fewer than ``n`` completions: pass@k, maj@n
+    and their intervals assume n samples per prompt, and a short prompt would bias them silently."""
+    short = [(r["id"], len(r["completions"])) for r in records if len(r["completions"]) < n]
+    if short:
+        shown = ", ".join(f"{row_id!r} ({count})" for row_id, count in short[:10])
+        more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+        raise EvalError(
+            f"cannot summarize: {len(short)} prompt(s) have fewer than n={n} samples: {shown}{more}; {hint}"
+        )
+
+
+def prompt_scores(records: Sequence[dict], *, k: Sequence[int], n: int) -> dict[str, dict[Any, float]]:
+    """Each prompt-level metric as ``{metric: {prompt id: value}}``: ``accuracy`` and ``avg@n`` (c/n),
+    ``pass@k`` (prompts with at least k samples), ``maj@n``. Prompts without gold are left out.
+    The summary's figure is the mean of these values, and its interval resamples them."""
+    seen: set = set()
+    for r in records:
+        if r["id"] in seen:
+            raise EvalError(f"cannot summarize: prompt id {r['id']!r} appears twice")
+        seen.add(r["id"])
+    graded = [(r, v) for r, v in ((r, _verdicts(r)) for r in records) if any(x is not None for x in v)]
+    fractions = {r["id"]: sum(bool(x) for x in v) / len(v) for r, v in graded}
+    scores: dict[str, dict[Any, float]] = {"accuracy": fractions, f"avg@{n}": dict(fractions)}
+    for kk in k:
+        scores[f"pass@{kk}"] = {
+            r["id"]: pass_at_k(len(v), sum(bool(x) for x in v), kk) for r, v in graded if len(v) >= kk
+        }
+    majority = majority_scores([(r["completions"], v) for r, v in graded], n)
+    scores[f"maj@{n}"] = {r["id"]: s for (r, _), s in zip(graded, majority, strict=True) if s is not None}
+    return scores
 
 
 def summarize(
@@ -94,23 +160,23 @@ def summarize(
 
     Each record holds ``completions``, ``rewards`` ({name: [value | None per completion]}), and when known
     ``lengths`` and ``truncated``. Correctness is the ``accuracy`` reward's value being 1.0, format the
-    ``format`` reward's; ``n`` (default: the most completions any record has) names maj@n. Prompts whose verdicts are all None (no gold) are left out of accuracy, pass@k
-    and maj@n. A metric with nothing to average is None.
+    ``format`` reward's; ``n`` (default: the most completions any record has) names maj@n and avg@n, and a
+    record with fewer than ``n`` completions is refused (EvalError naming it). Prompts whose verdicts are
+    all None (no gold) are left out of accuracy, pass@k and maj@n. A metric with nothing to average is None.
     """
+    return summarize_with_intervals(records, k=k, reward_names=reward_names, n=n)["metrics"]
+
+
+def summarize_with_intervals(
+    records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str], n: int | None = None
+) -> dict[str, dict]:
+    """``{"metrics": flat metrics (as :func:`summarize`), "stderr": {metric: value}, "ci95": {metric:
+    [low, high]}}``; the uncertainty covers the prompt-level metrics (accuracy, avg@n, pass@k, maj@n)."""
     if n is None:
         n = max((len(r["completions"]) for r in records), default=1)
-    graded = [(r, _verdicts(r)) for r in records]
-    graded = [(r, v) for r, v in graded if any(x is not None for x in v)]
-    metrics: dict[str, Any] = {}
-    metrics["accuracy"] = _mean(
-        [sum(bool(x) for x in v) / len(v) for _, v in graded]
-    )
-    for kk in k:
-        values = [
-            pass_at_k(len(v), sum(bool(x) for x in v), kk) for _, v in graded if len(v) >= kk
-        ]
-        metrics[f"pass@{kk}"] = _mean(values)
-    metrics[f"maj@{n}"] = _mean([maj_at_k(r["completions"], v, n) for r, v in graded])
+    check_sample_counts(records, n)
+    scores = prompt_scores(records, k=k, n=n)
+    metrics: dict[str, Any] = {name: _mean(list(values.values())) for name, values in scores.items()}
     formats = [x for r in records for x in r.get("rewards", {}).get("format", []) if x is not None]
     metrics["format_rate"] = _mean([1.0 if x >= 1.0 else 0.0 for x in formats])
     flags = [bool(x) for r in records for x in (r.get("truncated") or [])]
@@ -121,13 +187,19 @@ def summarize(
     for name in reward_names:
         values = [x for r in records for x in r.get("rewards", {}).get(name, []) if x is not None]
         metrics[f"reward/{name}"] = _mean(values)
-    return metrics
+    stderr, ci95 = stats.intervals(scores)
+    return {"metrics": metrics, "stderr": stderr, "ci95": ci95}
 
 
 def verdict(record: dict) -> bool | None:
     """A prompt's overall verdict (what `evalsuite compare` flips on): its maj@n result; None without gold."""
-    value = maj_at_k(record["completions"], _verdicts(record), len(record["completions"]))
-    return None if value is None else value == 1.0
+    return verdicts([record])[0]
+
+
+def verdicts(records: Sequence[dict]) -> list[bool | None]:
+    """:func:`verdict` of many records, their answer comparisons batched."""
+    values = majority_scores([(r["completions"], _verdicts(r)) for r in records])
+    return [None if value is None else value == 1.0 for value in values]
 
 
 def _verdicts(record: dict) -> list[bool | None]:
@@ -140,3 +212,13 @@ def _verdicts(record: dict) -> list[bool | None]:
 def _mean(values: Sequence[float | None]) -> float | None:
     values = [v for v in values if v is not None]
     return float(sum(values) / len(values)) if values else None
+
+
+def _pairs(answers: Sequence[str | None]) -> list[tuple[str, str]]:
+    """(earlier, later) pairs of one prompt's answers that only ``verify`` can tell apart."""
+    distinct = list(dict.fromkeys(a for a in answers if a is not None))
+    return [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :] if _normal(a) != _normal(b)]
+
+
+def _normal(answer: str) -> str:
+    return " ".join(answer.split())

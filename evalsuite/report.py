@@ -67,39 +67,64 @@ class Progress:
         self._bar.update(self._task, advance=prompts, rate=rate)
 
 
-def metrics_table(metrics: dict[str, Any], *, title: str = "evalsuite") -> Table:
+def metrics_table(
+    metrics: dict[str, Any], *, title: str = "evalsuite", stderr: dict | None = None, ci95: dict | None = None
+) -> Table:
+    """One row per metric; with ``stderr``/``ci95`` (from summary.json) the standard error and 95% interval
+    stand beside the figures that have them."""
+    stderr, ci95 = stderr or {}, ci95 or {}
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
+    if stderr or ci95:
+        table.add_column("± stderr", justify="right")
+        table.add_column("95% CI", justify="right")
     for name, value in metrics.items():
-        table.add_row(name, format_value(value))
+        cells = [name, format_value(value)]
+        if stderr or ci95:
+            se = stderr.get(name)
+            cells += ["" if se is None else f"± {se:.4f}", format_interval(ci95.get(name))]
+        table.add_row(*cells)
     return table
 
 
 def print_summary(summary: dict, *, out=None) -> None:
-    """The metrics table of a summary, on stdout."""
+    """The metrics table of a summary, with standard errors and 95% intervals, on stdout."""
     c = Console(file=out or sys.stdout, soft_wrap=True)
     counts = summary.get("counts", {})
     title = f"evalsuite: {counts.get('prompts', '?')} prompts x {summary.get('n', '?')} samples"
-    c.print(metrics_table(summary["metrics"], title=title))
+    c.print(metrics_table(summary["metrics"], title=title, stderr=summary.get("stderr"), ci95=summary.get("ci95")))
 
 
-def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str]) -> Table:
-    table = Table(title="metric deltas (B - A)")
+def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str], paired: dict | None = None) -> Table:
+    """Metric, A, B, delta; for the prompt-level metrics also the paired 95% interval of the delta and
+    whether it is outside the noise (the interval leaves out 0)."""
+    paired = paired or {}
+    table = Table(title="metric deltas (B - A)", caption=f"A: {names[0]}\nB: {names[1]}")
     table.add_column("metric")
-    table.add_column(f"A: {names[0]}", justify="right")
-    table.add_column(f"B: {names[1]}", justify="right")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
     table.add_column("delta", justify="right")
+    table.add_column("paired 95% CI", justify="right", no_wrap=True)
+    table.add_column("beyond noise", justify="center", no_wrap=True)
     for metric, a, b in rows:
         delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
-        table.add_row(metric, format_value(a), format_value(b), "" if delta is None else f"{delta:+.4f}")
+        diff = paired.get(metric)
+        verdict = "" if diff is None or diff.ci95 is None else ("yes" if diff.significant else "no")
+        table.add_row(
+            metric, format_value(a), format_value(b), "" if delta is None else f"{delta:+.4f}",
+            "" if diff is None else format_interval(diff.ci95, signed=True), verdict,
+        )
     return table
 
 
 def print_comparison(result: dict, *, show: int = 20, out=None) -> None:
-    """Metric deltas, then the prompts whose verdict flipped (at most ``show`` of each kind)."""
+    """Metric deltas with their paired intervals, then the prompts whose verdict flipped (at most ``show``
+    of each kind)."""
     c = Console(file=out or sys.stdout, soft_wrap=True)
-    c.print(compare_table(result["metrics"], names=result["names"]))
+    for warning in result.get("warnings", []):
+        c.print(f"warning: {warning}", markup=False)
+    c.print(compare_table(result["metrics"], names=result["names"], paired=result.get("paired")))
     for label, key in (("right in A, wrong in B", "lost"), ("wrong in A, right in B", "gained")):
         ids = result[key]
         c.print(f"{len(ids)} prompt(s) {label}" + (":" if ids else ""))
@@ -109,6 +134,13 @@ def print_comparison(result: dict, *, show: int = 20, out=None) -> None:
             c.print(f"  ... and {len(ids) - show} more")
     if result.get("only_a") or result.get("only_b"):
         c.print(f"{len(result['only_a'])} prompt(s) only in A, {len(result['only_b'])} only in B (not compared)")
+
+
+def format_interval(interval: Sequence[float] | None, *, signed: bool = False) -> str:
+    if interval is None:
+        return ""
+    spec = "+.4f" if signed else ".4f"
+    return f"[{interval[0]:{spec}}, {interval[1]:{spec}}]"
 
 
 def format_value(value: Any) -> str:

@@ -15,9 +15,27 @@ ALWAYS = ("accuracy", "format")
 _RESERVED = {"completions", "prompts", "completion_ids", "trainer_state", "log_extra", "log_metric"}
 
 
-def build_rewards(names: Sequence[str], params: Mapping[str, dict] | None = None) -> dict[str, Callable]:
+def build_rewards(
+    names: Sequence[str],
+    params: Mapping[str, dict] | None = None,
+    *,
+    imports: Sequence[str] = (),
+    search_paths: Sequence[str] = (),
+) -> dict[str, Callable]:
     """``{name: configured reward}`` for ``names`` plus accuracy and format; a bad name or parameter is an
-    EvalError carrying the registry's message (which lists the valid choices)."""
+    EvalError carrying the registry's message (which lists the valid choices).
+
+    A name may be a registry name or a user's ``module:function`` (resolved by
+    ``rewards.loading.load_reward``: installed modules first, then ``search_paths`` and the current
+    directory). ``imports`` are imported first, the same way, so that they can ``rewards.register``.
+    """
+    from rewards.loading import import_module, load_reward
+
+    for module in imports:
+        try:
+            import_module(module, search_paths, what=f"--imports {module!r}")
+        except ValueError as err:
+            raise EvalError(str(err)) from None
     params = dict(params or {})
     unused = sorted(set(params) - set(names) - set(ALWAYS))
     if unused:
@@ -28,7 +46,7 @@ def build_rewards(names: Sequence[str], params: Mapping[str, dict] | None = None
         if not isinstance(given, dict):
             raise EvalError(f"parameters of reward {name!r} must be a mapping, got {type(given).__name__}")
         try:
-            fns[name] = rewards.get(name, **given)
+            fns[name] = load_reward(name, given, search_paths) if ":" in name else rewards.get(name, **given)
         except ValueError as err:
             raise EvalError(str(err)) from None
     return fns

@@ -134,7 +134,13 @@ def get(name: str, **params: Any) -> RewardFn:
     >>> fn = get("cosine", max_len=100)
     >>> fn.__name__
     'cosine'
+
+    A ``"module:function"`` name is a user's reward, resolved by ``rewards.loading.load_reward``.
     """
+    if isinstance(name, str) and ":" in name:
+        from rewards.loading import load_reward
+
+        return load_reward(name, params)
     factory = _lookup(name)
     valid = parameters(name)
     unknown = sorted(set(params) - set(valid))

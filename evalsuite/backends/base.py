@@ -3,10 +3,14 @@ It must never score, store or reorder anything: one list of n completions per pr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from evalsuite.errors import EvalError
+
+log = logging.getLogger(__name__)
+_WARNED: set[int] = set()  # tokenizers already warned about (by id) in this process
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,16 @@ class Sampling:
 
 @dataclass
 class Prompt:
-    """One prompt: chat messages (the system prompt already applied), optional images, and a seed offset."""
+    """One prompt: chat messages (the system prompt already applied), optional images, and seed offsets.
+
+    A backend draws ``sampling.n`` samples numbered ``first_sample, first_sample + 1, ...``; sample j's
+    randomness depends only on the run seed, ``index`` and j, so samples 4-7 drawn later equal the
+    samples 4-7 of a run that asked for 8 at once."""
 
     messages: list[dict]
     images: list | None = None
     index: int = 0  # stable position in the data set; backends derive per-prompt seeds from it
+    first_sample: int = 0  # number of the first sample to draw: a run whose n grows draws only the new ones
 
 
 @dataclass
@@ -74,13 +83,19 @@ class Backend(Protocol):
 
 def render_chat(tokenizer: Any, messages: list[dict], images: list | None = None) -> str:
     """The prompt text the model reads: the tokenizer's (or processor's) chat template with the generation
-    prompt opened, as TRL renders prompts for training. A tokenizer without a template gets the message
-    contents joined by blank lines.
+    prompt opened, as TRL renders prompts for training. A tokenizer without a template (a base model) gets
+    the fallback: the message contents (system, few-shot turns, question) joined by blank lines, with a
+    warning logged once per tokenizer.
     """
     if images:
         messages = with_image_placeholders(messages, len(images))
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if id(tokenizer) not in _WARNED:
+        _WARNED.add(id(tokenizer))
+        log.warning("%s has no chat template: each prompt is its messages' contents joined by blank lines "
+                    "(a base-model prompt; see docs/evalsuite.md, Prompts)", getattr(tokenizer, "name_or_path", None)
+                    or type(tokenizer).__name__)
     return "\n\n".join(_text_of(m["content"]) for m in messages)
 
 

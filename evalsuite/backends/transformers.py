@@ -31,12 +31,12 @@ class TransformersBackend:
     @classmethod
     def create(cls, config: Any, *, model: Any = None, tokenizer: Any = None) -> TransformersBackend:
         """Load ``config.model`` (a local folder or hub id), or wrap the given model object."""
-        import torch
         import transformers
 
         processor = None
         if model is None:
             check_model_path(config.model)
+            resolve_device(getattr(config, "device", None))  # a bad --device fails before the weights load
             try:
                 model_config = transformers.AutoConfig.from_pretrained(config.model)
                 is_vlm = hasattr(model_config, "vision_config")
@@ -49,8 +49,7 @@ class TransformersBackend:
                 tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(config.model)
             except (OSError, ValueError) as err:
                 raise EvalError(f"cannot load model {config.model!r}: {_first_line(err)}") from None
-            device = getattr(config, "device", None) or ("cuda" if torch.cuda.is_available() else "cpu")
-            model.to(device)
+            model.to(resolve_device(getattr(config, "device", None)))
         elif tokenizer is None:
             raise EvalError("a model object was given without its tokenizer (pass tokenizer=...)")
         if processor is None and isinstance(tokenizer, transformers.ProcessorMixin):  # e.g. TRL's processing_class
@@ -77,7 +76,7 @@ class TransformersBackend:
                       for k, v in inputs.items()}
         processors = []
         if not sampling.greedy:
-            seeds = [row_seed(sampling.seed, p.index, j) for p in prompts for j in range(per_prompt)]
+            seeds = [row_seed(sampling.seed, p.index, p.first_sample + j) for p in prompts for j in range(per_prompt)]
             processors.append(SeededSampler(seeds, sampling, device))
         was_training = self.model.training
         try:
@@ -169,6 +168,29 @@ class TransformersBackend:
         if stopped:
             reason = "stop"
         return Completion(text=text, token_ids=list(ids), finish_reason=reason)
+
+
+def resolve_device(device: str | None) -> Any:
+    """The torch device for ``--device`` (default: cuda when this torch build sees a GPU, else cpu); a name
+    torch does not know, or an accelerator this build or machine lacks, is a one-line EvalError."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise EvalError(f"--device {device!r} is not a torch device; use cpu, cuda, cuda:1, mps, ...") from None
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise EvalError(f"--device {device}: {build} (torch {torch.__version__}); use --device cpu, "
+                            "or install a CUDA build of torch")
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise EvalError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif chosen.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise EvalError(f"--device {device}: MPS is not available on this machine; use --device cpu")
+    return chosen
 
 
 def row_seed(seed: int, index: int, sample: int) -> int:

@@ -15,7 +15,8 @@ INSTALL_HINT = "the vllm backend needs vLLM: pip install 'grpokit[vllm]' (on CPU
 
 class VLLMBackend:
     """One vLLM engine. Each prompt gets ``SamplingParams(n, temperature, top_p, top_k, max_tokens,
-    seed=seed + prompt index, stop)``, so a prompt's samples do not depend on what it is batched with.
+    seed=seed + prompt index + first sample, stop)``, so a prompt's samples do not depend on what it is
+    batched with, and the samples a grown run adds equal those a run with the larger n drew at once.
     Prompts are sent as token ids (rendered with the tokenizer's chat template, as in training); prompts
     with images are sent as text plus ``multi_modal_data``."""
 
@@ -69,7 +70,9 @@ class VLLMBackend:
                 top_p=sampling.top_p,
                 top_k=sampling.top_k_or_none or 0,
                 max_tokens=sampling.max_tokens,
-                seed=None if prompt is None else sampling.seed + prompt.index,
+                # vLLM fans a request out into n children seeded seed + i (vllm/v1/engine/parallel_sampling.py),
+                # so sample j of a prompt is seeded seed + index + j whether it is drawn now or in a later run
+                seed=None if prompt is None else sampling.seed + prompt.index + prompt.first_sample,
                 stop=list(sampling.stop) or None,
             )
 
@@ -160,55 +163,95 @@ def engine_kwargs(config: Any) -> dict[str, Any]:
 class ReplicaPool:
     """``data_parallel_size`` independent engines in worker processes, each on its own slice of
     ``tensor_parallel_size`` GPUs; a batch is split across them in contiguous chunks. Per-prompt seeds
-    make the result the same as one engine's. (vLLM's own offline DP needs an external launcher.)"""
+    make the result the same as one engine's. (vLLM's own offline DP needs an external launcher.)
+
+    A replica that fails (an error while starting or generating, or a process that dies) ends the pool:
+    the other replicas' replies are collected, every replica is shut down, and one EvalError names the
+    replica and its error, so none is left running or out of step with the others."""
 
     name = "vllm"
 
-    def __init__(self, config: Any):
+    def __init__(self, config: Any, *, replica_main: Any = None, start_method: str = "spawn"):
         import multiprocessing as mp
 
-        ctx = mp.get_context("spawn")
+        ctx = mp.get_context(start_method)
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         devices = visible.split(",") if visible else None
         tp = config.tensor_parallel_size
         single = dataclasses.replace(config, data_parallel_size=1)
-        self.workers = []
+        self.workers: list[tuple[Any, Any, str]] = []
         for rank in range(config.data_parallel_size):
             ids = devices[rank * tp : (rank + 1) * tp] if devices else [str(i) for i in range(rank * tp, (rank + 1) * tp)]
             parent, child = ctx.Pipe()
             # not daemonic: vLLM starts its own processes; a replica exits when the parent's pipe closes
-            proc = ctx.Process(target=_replica_main, args=(child, single, ",".join(ids)), daemon=False)
+            proc = ctx.Process(target=replica_main or _replica_main, args=(child, single, ",".join(ids)), daemon=False)
             proc.start()
-            self.workers.append((proc, parent))
-        for _proc, conn in self.workers:
-            status = conn.recv()
-            if status != "ready":
-                self.close()
-                raise EvalError(f"a vLLM replica failed to start: {status}")
+            child.close()  # the replica holds the other end; a dead replica then reads as EOF here
+            self.workers.append((proc, parent, ",".join(ids)))
+        failure = self._first_failure(self._replies(range(len(self.workers))), expected="ready")
+        if failure is not None:
+            self._fail("failed to start", failure)
 
     def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[Completion]]:
+        if not prompts:
+            return []
         size = -(-len(prompts) // len(self.workers))
         chunks = [prompts[i : i + size] for i in range(0, len(prompts), size)]
-        for (_, conn), chunk in zip(self.workers, chunks, strict=False):
-            conn.send((chunk, sampling))
-        results: list[list[Completion]] = []
-        for (_, conn), _chunk in zip(self.workers, chunks, strict=False):
-            reply = conn.recv()
-            if isinstance(reply, str):
-                raise RuntimeError(f"vLLM replica failed: {reply}")
-            results += reply
-        return results
+        busy, failure = [], None
+        for rank, chunk in enumerate(chunks):
+            try:
+                self.workers[rank][1].send((chunk, sampling))
+            except (BrokenPipeError, OSError):
+                failure = (rank, f"its process is gone (exit code {self.workers[rank][0].exitcode})")
+                break
+            busy.append(rank)
+        replies = self._replies(busy)  # drained even after a failure, so no replica blocks on its answer
+        failure = failure or self._first_failure(replies)
+        if failure is not None:
+            self._fail("failed", failure)
+        return [completions for reply in replies for completions in reply]
 
     def close(self) -> None:
-        for proc, conn in self.workers:
+        for _proc, conn, _ in self.workers:
             try:
                 conn.send(None)
             except (BrokenPipeError, OSError):
                 pass
+        for proc, conn, _ in self.workers:
             proc.join(timeout=30)
             if proc.is_alive():
                 proc.terminate()
+                proc.join(timeout=10)
+            conn.close()
         self.workers = []
+
+    def _replies(self, ranks) -> list[Any]:
+        """One reply per rank, waiting for each, so no replica is left holding an unread answer; a replica
+        that died answers with a description of its exit."""
+        replies = []
+        for rank in ranks:
+            proc, conn, _ = self.workers[rank]
+            try:
+                replies.append(conn.recv())
+            except (EOFError, OSError):
+                proc.join(timeout=10)
+                replies.append(f"its process exited (exit code {proc.exitcode})")
+        return replies
+
+    @staticmethod
+    def _first_failure(replies: list[Any], expected: Any = None) -> tuple[int, str] | None:
+        for rank, reply in enumerate(replies):
+            if isinstance(reply, str) and reply != expected:
+                return rank, reply
+        return None
+
+    def _fail(self, what: str, failure: tuple[int, str]) -> None:
+        rank, reason = failure
+        size, devices = len(self.workers), self.workers[rank][2]
+        self.close()
+        note = " (finished batches are saved: rerun to resume)" if what == "failed" else ""
+        raise EvalError(f"vLLM replica {rank} of {size} (CUDA devices {devices}) {what}: {reason}; "
+                        f"every replica was shut down{note}")
 
 
 def _replica_main(conn: Any, config: Any, devices: str) -> None:
@@ -216,7 +259,7 @@ def _replica_main(conn: Any, config: Any, devices: str) -> None:
     try:
         backend = VLLMBackend.create(config)
     except Exception as err:  # reported to the parent, which raises it
-        conn.send(f"{type(err).__name__}: {err}")
+        conn.send(f"{type(err).__name__}: {_first_line(err)}")
         return
     conn.send("ready")
     while True:
@@ -229,7 +272,7 @@ def _replica_main(conn: Any, config: Any, devices: str) -> None:
         try:
             conn.send(backend.generate(*job))
         except Exception as err:  # reported to the parent, which raises it
-            conn.send(f"{type(err).__name__}: {err}")
+            conn.send(f"{type(err).__name__}: {_first_line(err)}")
     backend.close()
 
 

@@ -124,3 +124,83 @@ def test_vllm_backend_without_vllm_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
     with pytest.raises(EvalError, match=r"the vllm backend needs vLLM: pip install 'grpokit\[vllm\]'"):
         load_backend("vllm", EvalConfig(model=str(tmp_path), data="d", backend="vllm"))
+
+
+def _fake_replica(conn, config, devices, *, fail=None):
+    """A stand-in for a vLLM replica: answers each prompt with its devices and index; the replica on
+    CUDA device 1 fails as ``fail`` says (``start``, ``error`` or ``exit``)."""
+    import os
+
+    from evalsuite.backends.base import Completion
+
+    broken = devices == "1"
+    if broken and fail == "start":
+        conn.send("RuntimeError: no CUDA device 1")
+        return
+    conn.send("ready")
+    while (job := conn.recv()) is not None:
+        prompts, _sampling = job
+        if broken and fail == "exit":
+            os._exit(3)
+        if broken and fail == "error":
+            conn.send("RuntimeError: CUDA error: out of memory")
+            continue
+        conn.send([[Completion(f"{devices}:{p.index}")] for p in prompts])
+
+
+def _pool(fail, monkeypatch):
+    import functools
+
+    from evalsuite.backends.base import Prompt
+    from evalsuite.backends.vllm import ReplicaPool
+    from evalsuite.config import EvalConfig
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2")
+    config = EvalConfig(model="m", data="d", backend="vllm", data_parallel_size=3)
+    pool = ReplicaPool(config, replica_main=functools.partial(_fake_replica, fail=fail), start_method="fork")
+    return pool, [Prompt([{"role": "user", "content": "q"}], index=i) for i in range(5)]
+
+
+def test_replica_pool_splits_batches_in_prompt_order(monkeypatch):
+    pool, prompts = _pool(None, monkeypatch)
+    try:
+        assert [c[0].text for c in pool.generate(prompts, Sampling())] == ["0:0", "0:1", "1:2", "1:3", "2:4"]
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize(
+    "fail,message",
+    [
+        ("error", "vLLM replica 1 of 3 (CUDA devices 1) failed: RuntimeError: CUDA error: out of memory; "
+                  "every replica was shut down (finished batches are saved: rerun to resume)"),
+        ("exit", "vLLM replica 1 of 3 (CUDA devices 1) failed: its process exited (exit code 3); "
+                 "every replica was shut down (finished batches are saved: rerun to resume)"),
+    ],
+)
+def test_a_failing_replica_is_one_error_and_every_replica_stops(monkeypatch, fail, message):
+    pool, prompts = _pool(fail, monkeypatch)
+    processes = [proc for proc, _, _ in pool.workers]
+    with pytest.raises(EvalError) as err:
+        pool.generate(prompts, Sampling())
+    assert str(err.value) == message
+    assert pool.workers == [] and not any(proc.is_alive() for proc in processes)
+    pool.close()  # closing again (as the runner's finally does) is harmless
+
+
+def test_a_replica_that_cannot_start_stops_the_others(monkeypatch):
+    from evalsuite.backends.vllm import ReplicaPool
+
+    stopped = []
+    real_close = ReplicaPool.close
+
+    def recording_close(self):
+        stopped.extend(proc for proc, _, _ in self.workers)
+        real_close(self)
+
+    monkeypatch.setattr(ReplicaPool, "close", recording_close)
+    with pytest.raises(EvalError) as err:
+        _pool("start", monkeypatch)
+    assert str(err.value) == ("vLLM replica 1 of 3 (CUDA devices 1) failed to start: RuntimeError: no CUDA device 1; "
+                              "every replica was shut down")
+    assert len(stopped) == 3 and not any(proc.is_alive() for proc in stopped)

@@ -91,6 +91,21 @@ def test_reward_params_for_unrequested_reward(tmp_path, capsys, model_dir, sums_
         (["--k", "0"], "every k must be >= 1, got [0]"),
         (["--limit", "-1"], "limit must be >= 0, got -1"),
         (["--rewards", ","], "give at least one reward name"),
+        (["--k", "1,4"], "pass@4 needs at least 4 samples per prompt; use --n 4 or more"),
+        (["--fewshot", "2"], "--fewshot 2 needs --fewshot-data FILE (e.g. the benchmark's train split)"),
+        (["--fewshot-data", "train.jsonl"], "--fewshot-data is given but --fewshot is 0; set --fewshot N"),
+        (["--fewshot", "-1"], "fewshot must be >= 0, got -1"),
+        (["--task", "mmlu"], "unknown task 'mmlu'; choose one of: gsm8k, math, math500, aime"),
+        (["--task", "gsm8k", "--solution-key", "gold"],
+         "--solution-key cannot be combined with --task gsm8k: the task reads the gold answer itself"),
+        (["--tensor-parallel-size", "2"],
+         "--tensor-parallel-size is a vLLM setting; add --backend vllm, or leave it out for the transformers backend"),
+        (["--gpu-memory-utilization", "0.5"],
+         "--gpu-memory-utilization is a vLLM setting; add --backend vllm, or leave it out for the transformers backend"),
+        (["--backend", "vllm", "--device", "cuda"],
+         "--device is a transformers setting; vLLM places the model on the GPUs that CUDA_VISIBLE_DEVICES shows"),
+        (["--prompt-template", "Solve it."],
+         "the prompt template has no {column} placeholder, so every prompt would be the same; name a column, e.g. {question}"),
     ],
 )
 def test_bad_settings(tmp_path, capsys, model_dir, sums_file, flags, message):
@@ -155,3 +170,20 @@ def test_bad_reward_params_json_is_an_argparse_error(capsys, tmp_path):
         main(["run", "--reward-params", "{bad"])
     assert exit_.value.code == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "device,message",
+    [
+        ("cuda", "--device cuda: this torch build has no CUDA (torch {torch}); use --device cpu, or install a CUDA build of torch"),
+        ("gpu", "--device 'gpu' is not a torch device; use cpu, cuda, cuda:1, mps, ..."),
+    ],
+)
+def test_a_device_this_torch_cannot_use(tmp_path, capsys, model_dir, sums_file, device, message):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available() or torch.version.cuda is not None:
+        pytest.skip("this torch build has CUDA")
+    out = tmp_path / "o"
+    msg = _error(capsys, ["run", "--model", model_dir, "--data", sums_file, "--device", device, "--output-dir", out])
+    assert msg == message.format(torch=torch.__version__)
+    assert not (out / "run.json").exists()

@@ -6,7 +6,9 @@ from math import comb
 
 import pytest
 
-from evalsuite.metrics import maj_at_k, majority_index, pass_at_k, summarize
+import rewards
+from evalsuite.errors import EvalError
+from evalsuite.metrics import maj_at_k, majority_index, majority_indices, pass_at_k, same_answer, summarize
 
 
 def _closed_form(n: int, c: int, k: int) -> float:
@@ -67,9 +69,48 @@ def test_pass_at_k_rejects_undefined(n, c, k):
     ],
 )
 def test_majority_index(answers, expected):
-    from evalsuite.metrics import same_answer
-
     assert majority_index(answers, same_answer) == expected
+
+
+ANSWER_LISTS = [
+    ["1", "2", "2"],
+    ["1", "2", "2", "1"],
+    ["0.5", "1/2", "7"],
+    ["7", "0.5", "1/2", "7", "\\frac{1}{2}"],  # 1/2 three ways against 7 twice
+    [" 3", "3 ", None, "x+1", "1+x"],  # whitespace-equal answers never reach verify
+    ["2", "3", "4", "5", "6"],
+    [None, None],
+    [],
+    ["a", "b", "c", "b", "a", "b"],
+]
+
+
+def test_majority_indices_equal_one_by_one_grouping():
+    assert majority_indices(ANSWER_LISTS) == [majority_index(a, same_answer) for a in ANSWER_LISTS]
+
+
+def test_majority_voting_batches_its_verify_calls(monkeypatch):
+    """Every prompt's comparisons go in at most two verify_batch calls (forward, then the reverse of the
+    pairs found equal); the one-pair verify is never used."""
+    batches = []
+    real = rewards.verify_batch
+
+    def counting(pairs, timeout=5.0):
+        batches.append(list(pairs))
+        return real(pairs, timeout=timeout)
+
+    def single(*args, **kwargs):
+        raise AssertionError("majority voting called rewards.verify one pair at a time")
+
+    monkeypatch.setattr(rewards, "verify_batch", counting)
+    monkeypatch.setattr(rewards, "verify", single)
+    texts = [[f"<answer>{a}</answer>" for a in answers] for answers in ([str(i % 5) for i in range(64)], ["0.5", "1/2"])]
+    from evalsuite.metrics import majority_scores
+
+    assert majority_scores([(t, [True] * len(t)) for t in texts]) == [1.0, 1.0]
+    assert len(batches) == 2
+    assert ("0.5", "1/2") in batches[0] and ("1/2", "0.5") in batches[1]
+    assert len(batches[0]) == 10 + 1  # 5 distinct answers -> 10 pairs, plus the 0.5 / 1/2 pair
 
 
 @pytest.mark.parametrize(
@@ -89,14 +130,14 @@ def test_maj_at_k(texts, correct, k, expected):
     assert maj_at_k(texts, correct, k) == expected
 
 
-def _record(correct, fmt=None, lengths=None, truncated=None, extra=None):
+def _record(correct, fmt=None, lengths=None, truncated=None, extra=None, row_id=0):
     n = len(correct)
     texts = [f"<answer>{'4' if c else i}</answer>" for i, c in enumerate(correct)]
     rewards = {"accuracy": [None if c is None else float(c) for c in correct]}
     rewards["format"] = fmt if fmt is not None else [1.0] * n
     rewards.update(extra or {})
     return {
-        "id": 0,
+        "id": row_id,
         "solution": "4",
         "completions": texts,
         "rewards": rewards,
@@ -108,15 +149,15 @@ def _record(correct, fmt=None, lengths=None, truncated=None, extra=None):
 def test_summarize_closed_form():
     records = [
         _record([True, False, False, False], fmt=[1.0, 0.0, 1.0, 0.0], lengths=[1, 2, 3, 10], truncated=[True, False, False, False]),
-        _record([True, True, False, False], lengths=[4, 4, 4, 4], extra={"cosine": [0.5, None, 1.0, 0.0]}),
-        _record([False, False, False, False], lengths=[6, 6, 6, 6]),
+        _record([True, True, False, False], lengths=[4, 4, 4, 4], extra={"cosine": [0.5, None, 1.0, 0.0]}, row_id=1),
+        _record([False, False, False, False], lengths=[6, 6, 6, 6], row_id=2),
     ]
     m = summarize(records, k=(1, 2, 4, 8), reward_names=["accuracy", "cosine"])
     assert list(m) == [
-        "accuracy", "pass@1", "pass@2", "pass@4", "pass@8", "maj@4", "format_rate", "truncation_rate",
+        "accuracy", "avg@4", "pass@1", "pass@2", "pass@4", "pass@8", "maj@4", "format_rate", "truncation_rate",
         "mean_length", "median_length", "reward/accuracy", "reward/cosine",
     ]
-    assert m["accuracy"] == pytest.approx((1 / 4 + 2 / 4 + 0) / 3)
+    assert m["accuracy"] == pytest.approx((1 / 4 + 2 / 4 + 0) / 3) == m["avg@4"]
     assert m["pass@1"] == pytest.approx(m["accuracy"])
     assert m["pass@2"] == pytest.approx((0.5 + (1 - 1 / 6) + 0) / 3)
     assert m["pass@4"] == pytest.approx(2 / 3)
@@ -132,7 +173,7 @@ def test_summarize_closed_form():
 
 
 def test_summarize_leaves_out_prompts_without_gold():
-    records = [_record([None, None]), _record([True, False])]
+    records = [_record([None, None]), _record([True, False], row_id=1)]
     m = summarize(records, k=(1,), reward_names=[])
     assert m["accuracy"] == pytest.approx(0.5)
     assert m["maj@2"] == pytest.approx(1.0)
@@ -141,3 +182,8 @@ def test_summarize_leaves_out_prompts_without_gold():
 def test_summarize_empty():
     m = summarize([], k=(1,), reward_names=["accuracy"], n=4)
     assert m["accuracy"] is None and m["mean_length"] is None and m["maj@4"] is None
+
+
+def test_summarize_refuses_duplicate_ids():
+    with pytest.raises(EvalError, match=r"cannot summarize: prompt id 0 appears twice"):
+        summarize([_record([True]), _record([False])], k=(1,), reward_names=[])

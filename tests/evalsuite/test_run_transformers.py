@@ -13,7 +13,7 @@ from evalsuite.cli import main
 pytestmark = pytest.mark.slow
 
 METRIC_KEYS = [
-    "accuracy", "pass@1", "pass@2", "pass@3", "maj@3", "format_rate", "truncation_rate", "mean_length",
+    "accuracy", "avg@3", "pass@1", "pass@2", "pass@3", "maj@3", "format_rate", "truncation_rate", "mean_length",
     "median_length", "reward/accuracy", "reward/format",
 ]
 
@@ -31,7 +31,7 @@ def test_cli_run_writes_samples_summary_and_table(tiny_model, sums_file, tmp_pat
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["metrics"]) == METRIC_KEYS
-    assert summary["counts"] == {"prompts": 6, "resumed": 0, "generated": 6, "samples": 18}
+    assert summary["counts"] == {"prompts": 6, "resumed": 0, "generated": 6, "extended": 0, "samples": 18}
     assert summary["config"]["n"] == 3 and summary["timings"]["generate_s"] > 0
     records = _lines(out / "samples.jsonl")
     assert [r["id"] for r in records] == list(range(6))
@@ -87,7 +87,7 @@ def test_resume_extends_without_regenerating(tiny_model, sums_file, tmp_path):
     assert first["counts"]["generated"] == 3
     before = (out / "samples.jsonl").read_bytes()
     second = run(EvalConfig(**base), progress=False)
-    assert second["counts"] == {"prompts": 6, "resumed": 3, "generated": 3, "samples": 6}
+    assert second["counts"] == {"prompts": 6, "resumed": 3, "generated": 3, "extended": 0, "samples": 6}
     after = (out / "samples.jsonl").read_bytes()
     assert after.startswith(before)
     assert [r["id"] for r in _lines(out / "samples.jsonl")] == list(range(6))

@@ -70,6 +70,26 @@ def test_compare_reports_deltas_and_flips(tmp_path, capsys):
     assert result["lost"] == ["q1"] and result["gained"] == ["q2", "q3"]
     deltas = {name: (x, y) for name, x, y in result["metrics"]}
     assert deltas["accuracy"] == (pytest.approx(0.5), pytest.approx(0.75))
+    paired = result["paired"]
+    assert set(paired) == {"accuracy", "avg@2", "pass@1", "maj@2"}
+    # per-prompt differences -1, +1, +1 and 0: mean 0.25, and the interval holds 0 (noise on 4 prompts)
+    assert paired["accuracy"].delta == pytest.approx(0.25) and paired["accuracy"].prompts == 4
+    assert paired["accuracy"].stderr == pytest.approx((2.75 / 3) ** 0.5 / 2)  # squared deviations sum to 2.75
+    assert paired["accuracy"].significant is False
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "+0.2500" in out and "1 prompt(s) right in A, wrong in B:" in out and "q2" in out
+    assert "paired 95% CI" in out and "beyond noise" in out and f"A: {tmp_path / 'a'}" in out
+
+
+def test_compare_says_when_a_difference_is_outside_the_noise(tmp_path, capsys):
+    a = _samples(tmp_path / "a" / "samples.jsonl", [False] * 10 + [True] * 10)
+    b = _samples(tmp_path / "b" / "samples.jsonl", [True] * 20)
+    score(a)
+    score(b)
+    result = compare(tmp_path / "a", tmp_path / "b")
+    low, high = result["paired"]["accuracy"].ci95  # exact bootstrap percentiles: 0.3 and 0.7
+    assert result["paired"]["accuracy"].significant and 0.25 <= low < 0.5 < high <= 0.75
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.strip("│ ").startswith("accuracy"))
+    assert "+0.5000" in row and "yes" in row

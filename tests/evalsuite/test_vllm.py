@@ -36,7 +36,7 @@ def test_run_with_an_in_memory_engine(llm, sums_file, tmp_path):
     config = EvalConfig(data=str(sums_file), backend="vllm", n=3, temperature=1.0, max_tokens=8, k=(1, 3),
                         output_dir=str(tmp_path / "a"))
     summary = run(config, model=llm, progress=False)
-    assert summary["counts"] == {"prompts": 6, "resumed": 0, "generated": 6, "samples": 18}
+    assert summary["counts"] == {"prompts": 6, "resumed": 0, "generated": 6, "extended": 0, "samples": 18}
     assert summary["config"]["model"] == "<in-memory LLM>"
     eos = llm.get_tokenizer().eos_token_id
     for r in _lines(tmp_path / "a" / "samples.jsonl"):
@@ -107,7 +107,7 @@ def test_cli_with_vllm_backend_from_yaml(tiny_model, sums_file, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "pass@2" in done.stdout
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["counts"] == {"prompts": 4, "resumed": 0, "generated": 4, "samples": 8}
+    assert summary["counts"] == {"prompts": 4, "resumed": 0, "generated": 4, "extended": 0, "samples": 8}
     assert summary["config"]["backend"] == "vllm"
 
 
@@ -125,3 +125,17 @@ def test_data_parallel_replicas_match_one_engine(llm, tiny_model, sums_file, tmp
     assert summary["counts"]["generated"] == 6
     one, dp = (_lines(tmp_path / d / "samples.jsonl") for d in ("one", "dp"))
     assert [r["completions"] for r in dp] == [r["completions"] for r in one]
+
+
+def test_a_grown_n_equals_a_fresh_run(llm, sums_file, tmp_path):
+    """Samples 2-3 drawn later (seed + position + 2, + 3, as vLLM seeds the children of an n=4 request)
+    equal those of a run that asked for 4 at once."""
+    from evalsuite import EvalConfig, run
+
+    base = dict(data=str(sums_file), backend="vllm", temperature=1.0, max_tokens=8, seed=5)
+    run(EvalConfig(**base, n=4, output_dir=str(tmp_path / "fresh")), model=llm, progress=False)
+    run(EvalConfig(**base, n=2, output_dir=str(tmp_path / "grown")), model=llm, progress=False)
+    summary = run(EvalConfig(**base, n=4, output_dir=str(tmp_path / "grown")), model=llm, progress=False)
+    assert summary["counts"]["extended"] == 6
+    fresh, grown = (_lines(tmp_path / d / "samples.jsonl") for d in ("fresh", "grown"))
+    assert [r["completion_ids"] for r in grown] == [r["completion_ids"] for r in fresh]

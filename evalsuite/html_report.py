@@ -1,0 +1,447 @@
+"""Writes `evalsuite report`: one self-contained report.html of a run (intervals, histograms, prompts, flips vs another run).
+It must never make the page load anything: no http(s) scripts, styles, fonts or images; a Content-Security-Policy forbids them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import statistics
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import rewards
+from evalsuite import metrics as metrics_mod
+from evalsuite import stats, svg
+from evalsuite.comparison import compare
+from evalsuite.errors import EvalError
+from evalsuite.store import read_run
+
+log = logging.getLogger(__name__)
+REPORT = "report.html"
+LENGTH_BINS = 6
+
+
+def write_report(
+    out_dir: str | Path,
+    other_dir: str | Path | None = None,
+    *,
+    samples_per_prompt: int = 4,
+    allow_different_data: bool = False,
+) -> Path:
+    """Write ``OUT_DIR/report.html`` for the run in ``out_dir`` (beside ``other_dir``'s when given: metric
+    deltas with paired intervals and the prompts whose verdict flipped) and return its path. Each prompt
+    shows its first ``samples_per_prompt`` completions with their extracted answers and the reason for
+    each verdict, from ``rewards.explain`` with the run's accuracy reward."""
+    if samples_per_prompt < 1:
+        raise EvalError(f"samples_per_prompt must be >= 1, got {samples_per_prompt}")
+    summary, records = read_run(out_dir)
+    if not records:
+        raise EvalError(f"{out_dir}: no samples.jsonl to report on")
+    comparison = other = None
+    if other_dir is not None:
+        comparison = compare(out_dir, other_dir, allow_different_data=allow_different_data)
+        other = {r["id"]: r for r in read_run(other_dir)[1]}
+    page = render(summary, records, name=str(out_dir), samples_per_prompt=samples_per_prompt,
+                  comparison=comparison, other=other)
+    path = Path(out_dir) / REPORT
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt: int = 4,
+           comparison: dict | None = None, other: dict | None = None) -> str:
+    """The report page as one HTML string."""
+    accuracy = _accuracy_reward(summary)
+    verdicts = metrics_mod.verdicts(records)
+    flips = {}
+    if comparison:
+        flips = {**{i: "lost" for i in comparison["lost"]}, **{i: "gained" for i in comparison["gained"]}}
+    sections = [
+        _metrics_section(summary, records),
+        _comparison_section(comparison) if comparison else "",
+        _rewards_section(records),
+        _length_section(records),
+        _truncation_section(records),
+        _flips_section(comparison, records, other, accuracy) if comparison else "",
+        _prompts_section(records, verdicts, flips, accuracy, samples_per_prompt, bool(comparison)),
+    ]
+    config = summary.get("config", {})
+    counts = summary.get("counts", {})
+    facts = [f"model {config['model']}" if config.get("model") else None,
+             f"data {config['data']}" if config.get("data") else None,
+             f"rescored from {config['scored_file']}" if config.get("scored_file") else None,
+             f"{counts.get('prompts', len(records))} prompts × n = {summary.get('n', '?')}",
+             f"rewards {', '.join(config.get('rewards', []))}"]
+    meta = " · ".join(escape(str(part)) for part in facts if part)
+    nav = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in (
+        ("metrics", "Metrics"), *((("comparison", "A vs B"),) if comparison else ()), ("rewards", "Rewards"),
+        ("length", "Length"), ("truncation", "Truncation"), *((("flips", "Flips"),) if comparison else ()),
+        ("prompts", "Prompts")))
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'; img-src data:\">"
+        "<link rel=\"icon\" href=\"data:,\">"
+        f"<title>evalsuite report: {escape(name)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>evalsuite report</h1><p class=\"meta\">{escape(name)}</p><p class=\"meta\">{meta}</p>"
+        f"<nav>{nav}</nav></header><main>{''.join(sections)}</main><script>{_JS}</script></body></html>\n"
+    )
+
+
+def _metrics_section(summary: dict, records: list[dict]) -> str:
+    stderr, ci95 = summary.get("stderr"), summary.get("ci95")
+    if stderr is None or ci95 is None:  # a summary written before intervals existed
+        ks = [int(m[5:]) for m in summary["metrics"] if m.startswith("pass@") and m[5:].isdigit()]
+        n = summary.get("n") or max(len(r["completions"]) for r in records)
+        stderr, ci95 = stats.intervals(metrics_mod.prompt_scores(records, k=ks, n=n))
+    rows = []
+    for metric, value in summary["metrics"].items():
+        low, high = (ci95.get(metric) or (None, None))
+        se = stderr.get(metric)
+        rows.append(
+            f"<tr><td>{escape(metric)}</td><td class=\"num\">{_fmt(value)}</td>"
+            f"<td class=\"num\">{'' if se is None else '± ' + _fmt(se)}</td>"
+            f"<td class=\"num\">{'' if low is None else f'[{_fmt(low)}, {_fmt(high)}]'}</td>"
+            f"<td>{svg.interval(value, low, high) if metric in ci95 else ''}</td></tr>"
+        )
+    return ("<section id=\"metrics\"><h2>Metrics</h2><table class=\"metrics\"><thead><tr><th>metric</th><th>value</th>"
+            "<th>± stderr</th><th>95% CI</th><th>0 ─ 1</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            "<p class=\"hint\">stderr = s/√m over prompts; 95% CI = bootstrap over prompts (2000 resamples, seed 0).</p>"
+            "</section>")
+
+
+def _comparison_section(comparison: dict) -> str:
+    rows = []
+    for metric, a, b in comparison["metrics"]:
+        diff = comparison["paired"].get(metric)
+        delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+        noise = "" if diff is None or diff.ci95 is None else ("yes" if diff.significant else "no")
+        ci = "" if diff is None or diff.ci95 is None else f"[{diff.ci95[0]:+.4f}, {diff.ci95[1]:+.4f}]"
+        rows.append(f"<tr><td>{escape(metric)}</td><td class=\"num\">{_fmt(a)}</td><td class=\"num\">{_fmt(b)}</td>"
+                    f"<td class=\"num\">{'' if delta is None else f'{delta:+.4f}'}</td><td class=\"num\">{ci}</td>"
+                    f"<td class=\"noise-{noise}\">{noise}</td></tr>")
+    a_name, b_name = comparison["names"]
+    warnings = "".join(f"<p class=\"warning\">warning: {escape(w)}</p>" for w in comparison.get("warnings", []))
+    return (f"<section id=\"comparison\"><h2>A vs B</h2><p class=\"meta\">A: {escape(a_name)}<br>B: {escape(b_name)}</p>"
+            f"{warnings}<table class=\"metrics\"><thead><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
+            "<th>paired 95% CI</th><th>beyond noise</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            f"<p>{len(comparison['lost'])} prompt(s) right in A and wrong in B, {len(comparison['gained'])} the reverse"
+            f"{_only(comparison)}.</p></section>")
+
+
+def _only(comparison: dict) -> str:
+    a, b = len(comparison.get("only_a", [])), len(comparison.get("only_b", []))
+    return f"; {a} only in A and {b} only in B (not compared)" if a or b else ""
+
+
+def _rewards_section(records: list[dict]) -> str:
+    names = list(dict.fromkeys(name for r in records for name in r.get("rewards", {})))
+    figures = []
+    for name in names:
+        values = [v for r in records for v in r["rewards"].get(name, []) if v is not None]
+        labels, counts = histogram(values)
+        mean = f"mean {statistics.fmean(values):.4f}" if values else "no values"
+        chart = svg.bar_chart(labels, [float(c) for c in counts], title=f"{name}: distribution", value_format="{:.0f}")
+        figures.append(f"<figure>{chart}<figcaption>{escape(name)}: {len(values)} values, {mean}</figcaption></figure>")
+    return "<section id=\"rewards\"><h2>Rewards</h2><div class=\"charts\">" + "".join(figures) + "</div></section>"
+
+
+def histogram(values: Sequence[float], bins: int = 10) -> tuple[list[str], list[int]]:
+    """Counts per distinct value when there are at most 8 of them (0/1 rewards stay two bars), else per
+    one of ``bins`` equal-width bins between the smallest and largest value.
+
+    >>> histogram([0.0, 1.0, 1.0])
+    (['0', '1'], [1, 2])
+    >>> histogram([i / 10 for i in range(11)], bins=2)
+    (['0–0.5', '0.5–1'], [5, 6])
+    """
+    if not values:
+        return [], []
+    distinct = sorted(set(values))
+    if len(distinct) <= 8:
+        return [f"{v:g}" for v in distinct], [values.count(v) for v in distinct]
+    low, high = distinct[0], distinct[-1]
+    step = (high - low) / bins
+    counts = [0] * bins
+    for v in values:
+        counts[min(int((v - low) / step), bins - 1)] += 1
+    return [f"{low + i * step:.3g}–{low + (i + 1) * step:.3g}" for i in range(bins)], counts
+
+
+def length_bins(pairs: Sequence[tuple[int, bool]], bins: int = LENGTH_BINS) -> list[tuple[str, int, float]]:
+    """``(label, samples, accuracy)`` for (length, correct) pairs split into up to ``bins`` groups of about
+    equal size by length (samples of one length stay together).
+
+    >>> length_bins([(1, True), (2, False), (3, True), (4, True)], bins=2)
+    [('1–2', 2, 0.5), ('3–4', 2, 1.0)]
+    """
+    ordered = sorted(pairs)
+    out, start = [], 0
+    size = math.ceil(len(ordered) / bins) if ordered else 1
+    while start < len(ordered):
+        stop = min(start + size, len(ordered))
+        while stop < len(ordered) and ordered[stop][0] == ordered[stop - 1][0]:
+            stop += 1
+        group = ordered[start:stop]
+        label = f"{group[0][0]}–{group[-1][0]}" if group[0][0] != group[-1][0] else f"{group[0][0]}"
+        out.append((label, len(group), sum(c for _, c in group) / len(group)))
+        start = stop
+    return out
+
+
+def _graded_samples(records: list[dict]) -> list[tuple[int, bool, bool]]:
+    """(length, correct, truncated) of every sample with a verdict; length in tokens, else characters."""
+    out = []
+    for r in records:
+        values = r.get("rewards", {}).get("accuracy") or []
+        lengths = r.get("lengths") or [len(c) for c in r["completions"]]
+        truncated = r.get("truncated") or [False] * len(r["completions"])
+        for value, length, cut in zip(values, lengths, truncated, strict=False):
+            if value is not None:
+                out.append((int(length), value >= 1.0, bool(cut)))
+    return out
+
+
+def _length_section(records: list[dict]) -> str:
+    samples = _graded_samples(records)
+    unit = "tokens" if all(r.get("lengths") for r in records) else "characters"
+    groups = length_bins([(length, correct) for length, correct, _ in samples])
+    chart = svg.bar_chart([g[0] for g in groups], [g[2] for g in groups], notes=[f"{g[1]} samples" for g in groups],
+                          ymax=1.0, title="accuracy by completion length", width=560)
+    return (f"<section id=\"length\"><h2>Accuracy by completion length</h2><p class=\"hint\">samples grouped by "
+            f"length in {unit} into groups of about equal size; bar = share correct.</p>"
+            f"<figure>{chart}</figure></section>")
+
+
+def _truncation_section(records: list[dict]) -> str:
+    samples = _graded_samples(records)
+    cut = [c for _, c, t in samples if t]
+    whole = [c for _, c, t in samples if not t]
+    total = sum(len(r.get("truncated") or []) for r in records)
+    count = sum(bool(x) for r in records for x in (r.get("truncated") or []))
+    rate = f"{count / total:.1%}" if total else "n/a"
+    chart = svg.bar_chart(["truncated", "finished"], [_share(cut), _share(whole)],
+                          notes=[f"{len(cut)} samples", f"{len(whole)} samples"], ymax=1.0,
+                          title="accuracy of truncated and finished samples", width=300)
+    return (f"<section id=\"truncation\"><h2>Truncation</h2><p>{count} of {total} samples hit the token budget "
+            f"({rate}).</p><figure>{chart}<figcaption>accuracy of truncated vs finished samples</figcaption></figure>"
+            "</section>")
+
+
+def _share(values: list[bool]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _flips_section(comparison: dict, records: list[dict], other: dict, accuracy: Any) -> str:
+    mine = {r["id"]: r for r in records}
+    rows = []
+    for kind, ids in (("lost", comparison["lost"]), ("gained", comparison["gained"])):
+        for row_id in ids:
+            a, b = mine[row_id], other[row_id]
+            rows.append(
+                f"<tr class=\"flip-{kind}\"><td>{escape(str(row_id))}</td><td>{'right → wrong' if kind == 'lost' else 'wrong → right'}"
+                f"</td><td>{escape(_question(a))}<div class=\"gold\">gold: {escape(str(a['solution']))}</div></td>"
+                f"<td>{_majority_sample(a, accuracy)}</td><td>{_majority_sample(b, accuracy)}</td></tr>")
+    body = "".join(rows) or "<tr><td colspan=\"5\">no verdict flipped</td></tr>"
+    return ("<section id=\"flips\"><h2>Flipped verdicts</h2><p class=\"hint\">a prompt's verdict is its maj@n result; "
+            "each side shows the sample that carried its majority.</p><table class=\"flips\"><thead><tr><th>id</th>"
+            "<th>flip</th><th>prompt</th><th>A</th><th>B</th></tr></thead><tbody>" + body + "</tbody></table></section>")
+
+
+def _majority_sample(record: dict, accuracy: Any) -> str:
+    answers = [rewards.extract_answer(t) for t in record["completions"]]
+    index = metrics_mod.majority_indices([answers])[0] or 0
+    return _sample_html(record, index, accuracy)
+
+
+def _prompts_section(records: list[dict], verdicts: list[bool | None], flips: dict, accuracy: Any,
+                     shown: int, comparing: bool) -> str:
+    rows = []
+    for record, verdict in zip(records, verdicts, strict=True):
+        values = record.get("rewards", {}).get("accuracy") or []
+        graded = [v for v in values if v is not None]
+        right = sum(v >= 1.0 for v in graded)
+        state = "none" if verdict is None else ("right" if verdict else "wrong")
+        label = {"right": "right", "wrong": "wrong", "none": "no gold"}[state]
+        truncated = any(record.get("truncated") or [])
+        samples = "".join(f"<li>{_sample_html(record, j, accuracy)}</li>"
+                          for j in range(min(shown, len(record["completions"]))))
+        more = len(record["completions"]) - shown
+        hidden = f"<p class=\"hint\">{more} more sample(s) in samples.jsonl</p>" if more > 0 else ""
+        messages = "".join(f"<div class=\"msg\"><b>{escape(m.get('role', '?'))}</b><pre>{escape(_text(m.get('content')))}"
+                           "</pre></div>" for m in record.get("prompt") or [])
+        rows.append(
+            f"<tr class=\"prompt\" data-verdict=\"{state}\" data-truncated=\"{int(truncated)}\" "
+            f"data-flip=\"{flips.get(record['id'], '')}\"><td>{escape(str(record['id']))}</td>"
+            f"<td><span class=\"badge {state}\">{label}</span>"
+            f"{_flip_badge(flips.get(record['id']))}</td><td class=\"num\">{right}/{len(graded)}</td>"
+            f"<td>{escape(str(record.get('solution')))}</td><td><details><summary>{escape(_question(record)[:160])}</summary>"
+            f"{messages}<ol class=\"samples\">{samples}</ol>{hidden}</details></td></tr>"
+        )
+    flip_filter = ("<label>flips <select id=\"flip\"><option value=\"\">all</option><option value=\"any\">flipped</option>"
+                   "<option value=\"lost\">right → wrong</option><option value=\"gained\">wrong → right</option>"
+                   "</select></label>") if comparing else ""
+    return (
+        "<section id=\"prompts\"><h2>Prompts</h2><div class=\"filters\">"
+        "<input type=\"search\" id=\"search\" placeholder=\"search ids, prompts, golds, completions, answers\">"
+        "<label>verdict <select id=\"verdict\"><option value=\"\">all</option><option value=\"right\">right</option>"
+        "<option value=\"wrong\">wrong</option><option value=\"none\">no gold</option></select></label>"
+        "<label><input type=\"checkbox\" id=\"truncated\"> with truncated samples</label>"
+        f"{flip_filter}<span id=\"shown\"></span></div>"
+        "<table id=\"prompt-table\"><thead><tr><th>id</th><th>verdict</th><th>right</th><th>gold</th>"
+        "<th>prompt (open for completions)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></section>"
+    )
+
+
+def _flip_badge(kind: str | None) -> str:
+    if not kind:
+        return ""
+    return f" <span class=\"badge flip\">{'right → wrong' if kind == 'lost' else 'wrong → right'}</span>"
+
+
+def _sample_html(record: dict, j: int, accuracy: Any) -> str:
+    text = record["completions"][j]
+    values = record.get("rewards", {}).get("accuracy") or []
+    value = values[j] if j < len(values) else None
+    state = "none" if value is None else ("right" if value >= 1.0 else "wrong")
+    info = explain_sample(accuracy, text, record.get("solution"))
+    length = (record.get("lengths") or [None] * (j + 1))[j]
+    truncated = bool((record.get("truncated") or [False] * (j + 1))[j])
+    facts = [f"sample {j}", f"answer: {info.get('answer')!s}", f"verdict: {state}", f"reason: {reason(info)}"]
+    if length is not None:
+        facts.append(f"{length} tokens" + (" (truncated)" if truncated else ""))
+    others = ", ".join(f"{escape(name)} {_fmt(vals[j])}" for name, vals in record.get("rewards", {}).items()
+                       if name != "accuracy" and j < len(vals))
+    scores = f"<div class=\"facts\">rewards: {others}</div>" if others else ""
+    return (f"<div class=\"sample {state}\"><div class=\"facts\">{' · '.join(escape(f) for f in facts)}</div>"
+            f"{scores}<pre>{escape(text)}</pre></div>")
+
+
+def explain_sample(accuracy: Any, text: str, gold: Any) -> dict:
+    """``rewards.explain`` of the accuracy reward on one completion (what it read and why); an explanation
+    that cannot be computed is logged and shown as such, never hidden."""
+    gold_key = getattr(accuracy, "params", {}).get("gold_key", "solution")
+    try:
+        return rewards.explain(accuracy, text, **{"solution": gold, gold_key: gold})
+    except (ValueError, TypeError) as err:
+        log.warning("explain failed on a completion: %s", err)
+        return {"answer": rewards.extract_answer(text), "error": f"{type(err).__name__}: {err}"}
+
+
+def reason(info: dict) -> str:
+    """One phrase for why a verdict is what it is, from ``explain``'s ``outcome`` (status, the check that
+    decided it, its detail), else its ``details``.
+
+    >>> reason({"outcome": {"status": "not_equal", "path": "numbers", "detail": ""}})
+    'not equal (numbers)'
+    >>> reason({"details": {"status": "no_answer"}})
+    'no answer'
+    """
+    if info.get("error"):
+        return f"no explanation ({info['error']})"
+    outcome = info.get("outcome") or {}
+    if not isinstance(outcome, dict):
+        outcome = {k: getattr(outcome, k, None) for k in ("status", "path", "detail")}
+    status = outcome.get("status") or (info.get("details") or {}).get("status")
+    if status is None:
+        return "no gold" if info.get("value") is None else ("correct" if info.get("value") else "wrong")
+    text = str(getattr(status, "value", status)).replace("_", " ")
+    if outcome.get("path"):
+        text += f" ({outcome['path']})"
+    if outcome.get("detail"):
+        text += f": {outcome['detail']}"
+    return text
+
+
+def _accuracy_reward(summary: dict) -> Any:
+    params = (summary.get("config", {}).get("reward_params") or {}).get("accuracy") or {}
+    try:
+        return rewards.get("accuracy", **params)
+    except ValueError as err:
+        log.warning("the run's accuracy parameters %s are not valid here (%s); explaining with the defaults", params, err)
+        return rewards.get("accuracy")
+
+
+def _question(record: dict) -> str:
+    users = [m for m in record.get("prompt") or [] if isinstance(m, dict) and m.get("role") == "user"]
+    return _text(users[-1].get("content")) if users else str(record.get("id"))
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return json.dumps(content, default=str)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return escape(str(value))
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{background:#1d2330;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
+.meta{margin:4px 0;color:#c9cfdb;font-size:13px}section .meta{color:#555}
+nav a{color:#9cc3ff;margin-right:14px;text-decoration:none}main{padding:8px 24px 40px}
+section{background:#fff;border:1px solid #e1e4ea;border-radius:8px;padding:12px 18px;margin:16px 0}
+h2{font-size:17px;margin:4px 0 10px}table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #eceef2;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#fafbfc;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.metrics{width:auto}.hint{color:#666;font-size:12px}.warning{color:#9a3b00;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:18px}figure{margin:0}figcaption{font-size:12px;color:#555}
+svg .bar{fill:#4c7bd9}svg .axis{stroke:#999;stroke-width:1}svg text{font-size:10px;text-anchor:middle;fill:#333}
+svg .note{fill:#777}svg .band{fill:#9cc3ff}svg .dot{fill:#1d2330}
+.filters{display:flex;gap:14px;align-items:center;flex-wrap:wrap;margin-bottom:10px}
+#search{flex:1;min-width:260px;padding:6px 8px;border:1px solid #c8ccd4;border-radius:6px}
+#shown{color:#555}.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px}
+.badge.right{background:#dff3e4;color:#17652f}.badge.wrong{background:#fbe1e1;color:#8c1d1d}
+.badge.none{background:#eee;color:#555}.badge.flip{background:#fff1cc;color:#7a5600}
+details summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font-size:12px;
+background:#f7f8fa;padding:6px;border-radius:4px}.msg b{font-size:11px;color:#666;text-transform:uppercase}
+ol.samples{padding-left:18px}.sample{border-left:3px solid #ccc;padding-left:8px;margin:6px 0}
+.sample.right{border-color:#2e9d52}.sample.wrong{border-color:#c94040}.facts{font-size:12px;color:#444}
+.gold{color:#555;font-size:12px;margin-top:4px}.noise-yes{color:#17652f;font-weight:600}
+tr.hidden{display:none}
+"""
+
+_JS = """
+(function () {
+  var rows = Array.prototype.slice.call(document.querySelectorAll('#prompt-table tbody tr.prompt'));
+  var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+  var search = document.getElementById('search');
+  var verdict = document.getElementById('verdict');
+  var truncated = document.getElementById('truncated');
+  var flip = document.getElementById('flip');
+  var shown = document.getElementById('shown');
+  function apply() {
+    var words = search.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    var visible = 0;
+    rows.forEach(function (row, i) {
+      var ok = words.every(function (w) { return texts[i].indexOf(w) >= 0; });
+      if (verdict.value) { ok = ok && row.dataset.verdict === verdict.value; }
+      if (truncated.checked) { ok = ok && row.dataset.truncated === '1'; }
+      if (flip && flip.value) {
+        ok = ok && (flip.value === 'any' ? row.dataset.flip !== '' : row.dataset.flip === flip.value);
+      }
+      row.classList.toggle('hidden', !ok);
+      if (ok) { visible += 1; }
+    });
+    shown.textContent = 'showing ' + visible + ' of ' + rows.length + ' prompts';
+  }
+  [search, verdict, truncated, flip].forEach(function (el) {
+    if (el) { el.addEventListener('input', apply); el.addEventListener('change', apply); }
+  });
+  apply();
+})();
+"""

@@ -1,0 +1,156 @@
+"""Turns a data row into what the model is asked (system prompt, few-shot turns, the templated user turn) and its gold.
+It must never fill a placeholder it cannot: a template naming a missing column is an error naming it and the row's columns."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalsuite.data import DataError, build_messages
+from evalsuite.errors import EvalError
+from evalsuite.tasks import Task
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def template_fields(template: str) -> list[str]:
+    r"""The ``{column}`` placeholders of a template, in order, each once.
+
+    >>> template_fields(r"Q: {question}\nPut it in \boxed{}. {{literal}} {question} {level}")
+    ['question', 'level']
+    """
+    return list(dict.fromkeys(m.group(1) for m in _FIELD.finditer(template) if m.group(1)))
+
+
+def fill_template(template: str, row: dict) -> str:
+    r"""``template`` with each ``{column}`` (a Python identifier in braces) replaced by the row's value.
+    ``{{`` and ``}}`` are literal braces; any other brace is kept as written, so LaTeX such as ``\boxed{}``
+    or ``\frac{1}{2}`` needs no escaping (but ``\text{answer}`` would be a placeholder: write
+    ``\text{{answer}}``).
+
+    >>> fill_template(r"{question} Answer in \boxed{}; {{x}} stays.", {"question": "1+1?"})
+    '1+1? Answer in \\boxed{}; {x} stays.'
+    """
+    def replace(match: re.Match) -> str:
+        token, name = match.group(0), match.group(1)
+        if name is None:
+            return token[0]
+        if name not in row:
+            columns = ", ".join(sorted(map(str, row))) or "(none)"
+            raise DataError(f"the prompt template needs column {name!r}, which this row lacks (columns: {columns}; "
+                            "write {{ and }} for literal braces)")
+        value = row[name]
+        return value if isinstance(value, str) else str(value)
+
+    return _FIELD.sub(replace, template)
+
+
+@dataclass
+class PromptBuilder:
+    """The run's prompting settings, applied to each row (see docs/evalsuite.md, *Prompts*).
+
+    ``template`` (or the task's standard one) makes the user turn from the row's columns; without it the
+    row's ``messages``/``prompt`` column is used as training uses it. ``shots`` are (user, assistant)
+    example turns put before the user turn, in the order given; an example whose user turn equals the
+    prompt's own is skipped and the next one is used. The system prompt goes first, unless the row's own
+    messages start with one.
+    """
+
+    system_prompt: str | None = None
+    template: str | None = None
+    task: Task | None = None
+    prompt_key: str = "prompt"
+    messages_key: str = "messages"
+    solution_key: str = "solution"
+    shots: Sequence[tuple[str, str]] = field(default_factory=list)
+    fewshot: int = 0
+
+    def __post_init__(self) -> None:
+        if self.template is None and self.task is not None:
+            self.template = self.task.template
+        if self.template is not None and not template_fields(self.template):
+            raise EvalError("the prompt template has no {column} placeholder, so every prompt would be the same; "
+                            "name a column, e.g. {question}")
+        if self.fewshot > len(self.shots):
+            raise EvalError(f"--fewshot {self.fewshot} needs at least {self.fewshot} example rows, "
+                            f"the few-shot data has {len(self.shots)}")
+
+    def messages(self, row: dict) -> list[dict]:
+        """The chat messages for ``row``."""
+        if self.template is not None:
+            conversation = [{"role": "user", "content": fill_template(self.template, self._columns(row))}]
+        else:
+            conversation = build_messages(row, prompt_key=self.prompt_key, messages_key=self.messages_key)
+        head = [conversation.pop(0)] if conversation[0]["role"] == "system" else []
+        if not head and self.system_prompt:
+            head = [{"role": "system", "content": self.system_prompt}]
+        question = _text(conversation[-1]["content"]) if conversation else ""
+        shots = [turn for user, answer in self._shots_for(question)
+                 for turn in ({"role": "user", "content": user}, {"role": "assistant", "content": answer})]
+        return head + shots + conversation
+
+    def source(self, row: dict) -> Any:
+        """What identifies the row's prompt for its data hash: the template's columns, or the prompt column."""
+        if self.template is not None:
+            columns = self._columns(row)
+            return {name: columns.get(name) for name in template_fields(self.template)}
+        value = row.get(self.messages_key)
+        return value if value is not None else row.get(self.prompt_key)
+
+    def gold(self, row: dict) -> Any:
+        """The gold answer: the task's reading of the row, or its solution column."""
+        if self.task is not None:
+            try:
+                return self.task.gold(row)
+            except EvalError as err:
+                raise DataError(str(err)) from None
+        if self.solution_key not in row:
+            raise DataError(f"missing column {self.solution_key!r} (the gold answer)")
+        return row[self.solution_key]
+
+    def example_turns(self, row: dict) -> tuple[str, str]:
+        """A few-shot example from a row: its user turn as the prompt would be, and its worked answer."""
+        messages = dataclasses.replace(self, system_prompt=None, shots=[], fewshot=0).messages(row)
+        answer = self.task.target(row) if self.task is not None else str(self.gold(row))
+        return _text(messages[-1]["content"]), answer
+
+    def _columns(self, row: dict) -> dict:
+        if self.task is None:
+            return row
+        try:
+            return {**row, "question": self.task.question_text(row)}
+        except EvalError as err:
+            raise DataError(str(err)) from None
+
+    def _shots_for(self, question: str) -> list[tuple[str, str]]:
+        if not self.fewshot:
+            return []
+        return [shot for shot in self.shots if shot[0] != question][: self.fewshot]
+
+
+def draw_shots(rows: Sequence[tuple[str, dict]], builder: PromptBuilder, count: int, seed: int,
+               source: str | None) -> list[tuple[str, str]]:
+    """``count + 1`` few-shot examples (one spare, for the prompt that is itself among them) from ``rows``,
+    in an order fixed by ``seed`` (``random.Random(seed).sample``): the same examples for every prompt and
+    every run with that seed."""
+    if count <= 0:
+        return []
+    chosen = random.Random(seed).sample(range(len(rows)), min(len(rows), count + 1))
+    shots = []
+    for i in chosen:
+        where, row = rows[i]
+        try:
+            shots.append(builder.example_turns(row))
+        except DataError as err:
+            raise DataError(f"{source or 'few-shot data'}, {where}: {err}") from None
+    return shots
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if isinstance(p, dict))
