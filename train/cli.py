@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 
 
@@ -14,23 +15,42 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grpo-train",
         description="Run a GRPO recipe (optional SFT warm-up, LoRA, evals) with TRL.",
         epilog="Overrides: any recipe key as --section.key VALUE (YAML-parsed), e.g. "
-        "--grpo.learning_rate 1e-5 --model.path ./my-model --rewards.1.weight 2. "
-        "Multi-GPU: accelerate launch --config_file train/configs/zero2.yaml -m train RECIPE.yaml",
+        "--grpo.learning_rate 1e-5 --model.path ./my-model --rewards.1.weight 2, and the top-level keys "
+        "--output_dir DIR --seed N. Multi-GPU: accelerate launch --config_file train/configs/zero2.yaml "
+        "-m train RECIPE.yaml",
     )
     parser.add_argument("recipe", help="recipe YAML file (see train/recipes/ and docs/train.md)")
-    parser.add_argument("--check", action="store_true", help="validate the recipe and its data files, then exit")
-    parser.add_argument("--print", dest="print_recipe", action="store_true", help="print the resolved recipe and exit")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the recipe, the model path and the data files, then exit (no model loads)")
+    parser.add_argument("--print", dest="print_recipe", action="store_true",
+                        help="print the resolved recipe (stdout) and trainable parameters per module (stderr)")
+    parser.add_argument("--preflight", action="store_true",
+                        help="sample and score a few training prompts as GRPO would, report, exit non-zero "
+                        "when the run would be stopped")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in output_dir: finished stages are skipped, the unfinished one "
+                        "continues from its last checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="delete the run in output_dir and start over")
+    parser.add_argument("--allow-changes", action="store_true",
+                        help="with --resume: continue even though the recipe changed since the run started")
+    parser.add_argument("--ignore-preflight", action="store_true",
+                        help="print the preflight's figures but train even when it would stop the run")
     return parser
 
 
+TOP_LEVEL_OVERRIDES = ("--output_dir", "--seed")
+
+
 def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
-    """(our own arguments, `--section.key value` overrides); override values may start with '-'."""
+    """(our own arguments, `--section.key value` and top-level `--output_dir`/`--seed` overrides);
+    override values may start with '-'."""
     ours, overrides = [], []
     i = 0
     while i < len(argv):
         token = argv[i]
         name = token[2:].split("=", 1)[0]
-        if token.startswith("--") and "." in name:
+        is_override = token.startswith("--") and ("." in name or f"--{name}" in TOP_LEVEL_OVERRIDES)
+        if is_override:
             if "=" in token or i + 1 >= len(argv):
                 overrides.append(token)
                 i += 1
@@ -44,26 +64,46 @@ def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ours, overrides = split_overrides(sys.argv[1:] if argv is None else list(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    ours, overrides = split_overrides(argv)
     args = build_parser().parse_args(ours)
     from train import launcher
-    from train.recipe import RecipeError, load
+    from train.errors import RecipeError, RunStopped
+    from train.evaluation import is_main
+    from train.recipe import load
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         recipe = load(args.recipe, overrides)
         if args.print_recipe:
             print(json.dumps(recipe.to_dict(), indent=2, default=str))
+            print("\n".join(launcher.parameter_table(recipe)), file=sys.stderr)
             return 0
         if args.check:
-            counts = launcher.check_data(recipe)
+            counts = launcher.check(recipe)
             print(f"{args.recipe}: ok ({', '.join(f'{k}: {n} rows' for k, n in counts.items())})")
             return 0
-        result = launcher.run(recipe)
+        if args.preflight:
+            launcher.check(recipe)
+            report = launcher.preflight(recipe)
+            print("\n".join(report.lines()))
+            return 1 if report.problems else 0
+        result = launcher.run(recipe, resume=args.resume, overwrite=args.overwrite,
+                              allow_changes=args.allow_changes, skip_preflight_stop=args.ignore_preflight)
     except RecipeError as exc:
         print(f"grpo-train: {exc}", file=sys.stderr)
         return 2
+    except RunStopped as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        if is_main():  # one line per run, not one per process
+            again = [a for a in argv if a not in ("--overwrite", "--resume", "--allow-changes")]
+            print(f"\ngrpo-train: interrupted; continue from the last checkpoint with: grpo-train "
+                  f"{shlex.join([*again, '--resume'])}", file=sys.stderr)
+        return 130
     if result.is_main:  # one summary per run, not one per process
-        print(json.dumps({"output_dir": str(result.output_dir), "metrics": result.metrics,
-                          "timings": result.timings}, indent=2, default=str))
+        print(json.dumps({"output_dir": str(result.output_dir), "final_model": result.final_model,
+                          "metrics": result.metrics, "timings": result.timings, "skipped": result.skipped},
+                         indent=2, default=str))
     return 0

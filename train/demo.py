@@ -68,6 +68,10 @@ def table(metrics: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _per_step(seconds: float | None, steps: int | None) -> float | None:
+    return seconds / steps if seconds and steps else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
@@ -94,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     build_s = time.perf_counter() - started
 
     from train import launcher
+    from train.plots import plot_rewards
     from train.recipe import load
 
     values = overrides(out, paths, args.seed)
@@ -104,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[demo] recipe {RECIPE.name}: evaluate, SFT ({recipe.sft.config['max_steps']} steps), "
           f"GRPO ({recipe.grpo['max_steps']} steps) with rewards "
           f"{', '.join(f'{s.name} x{s.weight:g}' for s in recipe.rewards)}, evaluate", flush=True)
-    result = launcher.run(recipe, progress=False, save=False, compact=True)
+    result = launcher.run(recipe, progress=False, compact=True)
 
     metrics = result.metrics
-    plot = launcher.plot_rewards(result.log_history.get("grpo", []), out / "rewards.png")
+    plot = plot_rewards(result.log_history.get("grpo", []), out / "rewards.png")
     grpo_steps = [e["step_time"] for e in result.log_history.get("grpo", []) if "step_time" in e]
     gained = None
     if "after" in metrics and "after_sft" in metrics:
@@ -120,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         "improved": gained is not None and gained > 0,
         "timings_s": {"build": build_s, **result.timings, "wall": time.perf_counter() - started},
         "grpo_mean_step_s": sum(grpo_steps) / len(grpo_steps) if grpo_steps else None,
+        "sft_mean_step_s": _per_step(result.timings.get("sft"), recipe.sft.config.get("max_steps")),
+        "preflight_s": (result.preflight or {}).get("seconds"),
+        "final_model": result.final_model,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": threads,
         "recipe": recipe.to_dict(),
@@ -135,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] GRPO {verdict} held-out accuracy over its SFT checkpoint by {100 * gained:+.1f} points")
     print(f"[demo] wall time {summary['timings_s']['wall']:.0f} s, peak RSS {summary['peak_rss_mb']:.0f} MB")
     print(f"[demo] wrote {out / 'summary.json'}" + (f" and {plot}" if plot else ""))
+    print(f"[demo] the trained model is in {result.final_model} (from_pretrained or "
+          f"`evalsuite run --model {result.final_model} --data {paths['heldout']}` load it)")
     return 0
 
 

@@ -1,10 +1,8 @@
-"""Wires a validated recipe into TRL: model, freezing, LoRA, datasets, rewards, SFT stage, GRPO stage, evals.
+"""Runs a validated recipe's stages in order, each once: [eval before] -> [SFT -> eval] -> preflight -> GRPO -> eval.
 It must never reimplement what TRL does (losses, generation, advantage maths): it only builds and connects."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import logging
 import time
@@ -12,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from train.recipe import Recipe, RecipeError, resolve_function
+from train import modeling
+from train.callbacks import quiet, watchdog
+from train.data import dataset, grpo_rows, sft_rows
+from train.errors import RecipeError, RunStopped
+from train.evaluation import Evaluator, is_main, periodic_eval, wait_for_main
+from train.plots import plot_rewards
+from train.recipe import Recipe, grpo_config, sft_config
+from train.reward_funcs import build_rewards
+from train.run_dir import RunFolder
 
 log = logging.getLogger("grpo-train")
 
@@ -25,6 +31,9 @@ class RunResult:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> evalsuite metrics
     log_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # stage -> TRL logs
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    skipped: list[str] = field(default_factory=list)  # stages finished by an earlier (resumed) run
+    preflight: dict[str, Any] | None = None
+    final_model: str | None = None  # OUTPUT_DIR/final
     world_size: int = 1  # training processes
     is_main: bool = True  # False on the other ranks of a multi-process run
     model: Any = None
@@ -33,628 +42,287 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "output_dir": str(self.output_dir),
+            "final_model": self.final_model,
             "metrics": self.metrics,
             "log_history": self.log_history,
             "timings": self.timings,
+            "skipped": self.skipped,
+            "preflight": self.preflight,
             "world_size": self.world_size,
         }
 
 
-# ----------------------------------------------------------------------------------------------- data
+# ----------------------------------------------------------------------------------------------- checks
 
 
-def _load_rows(path: str, *, limit: int | None, source: str, key: str) -> list[dict]:
-    from evalsuite.data import DataError, load_rows
+def check(recipe: Recipe) -> dict[str, int]:
+    """Everything that can be checked before a model loads: the model path, every data file and the columns
+    the rewards read, TRL's own config checks, LoRA settings, evalsuite's settings, checkpoints to resume
+    from. Returns the row count of each data file."""
+    return _check(recipe)[0]
 
+
+def _check(recipe: Recipe) -> tuple[dict[str, int], list[dict]]:
+    """:func:`check`'s counts, and the training rows it read."""
+    modeling.check_model_path(recipe)
+    rows = grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train")
+    counts = {"data.train": len(rows)}
+    args = grpo_config(recipe)
+    _check_resume_path(recipe, args.resume_from_checkpoint, "grpo.resume_from_checkpoint")
+    modeling.lora_config(recipe)
+    build_rewards(recipe)
+    if recipe.sft is not None:
+        _check_resume_path(recipe, sft_config(recipe).resume_from_checkpoint, "sft.resume_from_checkpoint")
+        counts["sft.data"] = len(sft_rows(recipe))
+    if recipe.eval is not None:
+        counts["eval.data"] = len(Evaluator(recipe).rows)
+    return counts, rows
+
+
+def _check_resume_path(recipe: Recipe, path: str | None, key: str) -> None:
+    if path and not (Path(path) / "trainer_state.json").is_file():
+        raise RecipeError(recipe.source, key, f"{path} is not a TRL checkpoint folder (no trainer_state.json)")
+
+
+def parameter_table(recipe: Recipe) -> list[str]:
+    """Trainable parameter counts per module group, from the model built on the meta device."""
     try:
-        rows = load_rows(path, limit=limit)
-    except DataError as exc:
-        raise RecipeError(source, key, str(exc)) from None
-    if not rows:
-        raise RecipeError(source, key, f"{path} holds no rows")
-    return rows
-
-
-def _require_column(rows: list[dict], column: str, *, source: str, key: str, path: str) -> None:
-    if column not in rows[0]:
-        raise RecipeError(
-            source, key, f"column {column!r} not found in {path}; columns: {', '.join(sorted(rows[0]))}"
-        )
-
-
-def _prompt_messages(row: dict, recipe: Recipe) -> list[dict]:
-    from evalsuite.data import build_messages
-
-    d = recipe.data
-    messages = build_messages(
-        row, system_prompt=d.system_prompt, prompt_key=d.prompt_key, messages_key=d.messages_key
-    )
-    return [dict(m) for m in messages]
-
-
-def _load_images(value: Any, root: str | None) -> list:
-    from PIL import Image
-
-    items = value if isinstance(value, list | tuple) else [value]
-    images = []
-    for item in items:
-        if isinstance(item, Image.Image):
-            images.append(item.convert("RGB"))
-            continue
-        if isinstance(item, dict) and item.get("bytes"):  # datasets' Image feature, undecoded
-            import io
-
-            images.append(Image.open(io.BytesIO(item["bytes"])).convert("RGB"))
-            continue
-        if isinstance(item, dict):
-            item = item.get("path")
-        path = Path(str(item))
-        if root and not path.is_absolute():
-            path = Path(root) / path
-        with Image.open(path) as image:
-            images.append(image.convert("RGB"))
-    return images
-
-
-def grpo_rows(recipe: Recipe, path: str, *, limit: int | None, key: str) -> list[dict]:
-    """Rows as GRPOTrainer wants them: conversational `prompt`, gold under `solution`, optional `images`,
-    every other column kept (TRL hands them to the rewards)."""
-    d, source = recipe.data, recipe.source
-    rows = _load_rows(path, limit=limit, source=source, key=key)
-    first = rows[0]
-    if d.prompt_key not in first and d.messages_key not in first:
-        raise RecipeError(
-            source,
-            "data.prompt_key",
-            f"neither {d.prompt_key!r} nor {d.messages_key!r} found in {path}; columns: {', '.join(sorted(first))}",
-        )
-    needs_gold = any(_wants_gold(spec.name) for spec in recipe.rewards)
-    if needs_gold:
-        _require_column(rows, d.solution_key, source=source, key="data.solution_key", path=path)
-    has_images = d.images_key in first
-    image_root = d.image_root or str(Path(path).parent)
-    out = []
-    for row in rows:
-        item = {k: v for k, v in row.items() if k not in (d.prompt_key, d.messages_key, d.images_key)}
-        messages = _prompt_messages(row, recipe)
-        if messages and messages[-1]["role"] == "assistant":
-            messages = messages[:-1]  # a worked answer in `messages` is not part of the prompt
-        item["prompt"] = messages
-        if d.solution_key in row:
-            item.pop(d.solution_key, None)
-            item["solution"] = "" if row[d.solution_key] is None else str(row[d.solution_key])
-        if has_images:
-            item["images"] = _load_images(row[d.images_key], image_root) if row[d.images_key] else []
-        out.append(item)
-    return out
-
-
-def _wants_gold(name: str) -> bool:
-    if ":" in name:
-        return False
-    import rewards
-
-    return "gold_key" in rewards.parameters(name)
-
-
-def sft_rows(recipe: Recipe) -> list[dict]:
-    """Prompt/completion rows (conversational) for SFTTrainer's completion-only loss."""
-    assert recipe.sft is not None
-    d, source = recipe.data, recipe.source
-    path = recipe.sft.data or d.train
-    rows = _load_rows(path, limit=recipe.sft.limit, source=source, key="sft.data")
-    first = rows[0]
-    out = []
-    if "completion" in first:
-        for row in rows:
-            completion = row["completion"]
-            if isinstance(completion, str):
-                completion = [{"role": "assistant", "content": completion}]
-            out.append({"prompt": _prompt_messages(row, recipe), "completion": completion})
-    elif d.messages_key in first:
-        for row in rows:
-            messages = _prompt_messages(row, recipe)
-            if not messages or messages[-1]["role"] != "assistant":
-                raise RecipeError(source, "sft.data", f"a {d.messages_key!r} row must end with an assistant turn")
-            out.append({"prompt": messages[:-1], "completion": messages[-1:]})
-    else:
-        raise RecipeError(
-            source,
-            "sft.data",
-            f"{path} needs a 'completion' column (with {d.prompt_key!r}) or a {d.messages_key!r} column "
-            f"ending with the assistant's answer; columns: {', '.join(sorted(first))}",
-        )
-    if d.images_key in first:
-        image_root = d.image_root or str(Path(path).parent)
-        for item, row in zip(out, rows, strict=True):
-            item["images"] = _load_images(row[d.images_key], image_root) if row[d.images_key] else []
-    return out
-
-
-def _dataset(rows: list[dict]):
-    from datasets import Dataset
-
-    return Dataset.from_list(rows)
-
-
-# ----------------------------------------------------------------------------------------------- rewards
-
-
-def build_rewards(recipe: Recipe) -> list:
-    """The reward callables, in recipe order (weights travel in GRPOConfig.reward_weights)."""
-    import rewards
-
-    funcs, seen = [], {}
-    for i, spec in enumerate(recipe.rewards):
-        try:
-            if ":" in spec.name:
-                fn = resolve_function(spec.name)
-                first = next(iter(inspect.signature(fn).parameters), None)
-                if first != "completions":
-                    fn = fn(**spec.params)  # a factory
-                elif spec.params:
-                    fn = functools.partial(fn, **spec.params)
-            else:
-                fn = rewards.get(spec.name, **spec.params)
-        except (ValueError, TypeError, ImportError, AttributeError) as exc:
-            raise RecipeError(recipe.source, f"rewards.{i}", str(exc)) from None
-        name = _callable_name(fn)
-        if name in seen:  # TRL logs rewards/<__name__>; keep two configurations of one reward apart
-            seen[name] += 1
-            fn = _Renamed(fn, f"{name}_{seen[name]}")
-        else:
-            seen[name] = 1
-        funcs.append(fn)
-    return funcs
-
-
-def _callable_name(fn) -> str:
-    while isinstance(fn, functools.partial):
-        fn = fn.func
-    return getattr(fn, "__name__", type(fn).__name__)
-
-
-class _Renamed:
-    """A reward under another name (picklable), so logs keep duplicates apart."""
-
-    def __init__(self, fn, name: str):
-        self.fn, self.__name__ = fn, name
-
-    def __call__(self, completions, **kwargs):
-        return self.fn(completions, **kwargs)
-
-
-# ----------------------------------------------------------------------------------------------- model
-
-
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-           "float16": "float16", "fp16": "float16"}
-
-
-def load_model(recipe: Recipe):
-    """(model, processing_class, is_vlm) for the recipe's model section, with freezing applied."""
-    import torch
-    from transformers import (
-        AutoConfig,
-        AutoModelForCausalLM,
-        AutoModelForImageTextToText,
-        AutoProcessor,
-        AutoTokenizer,
-    )
-
-    m = recipe.model
-    config = AutoConfig.from_pretrained(m.path, trust_remote_code=m.trust_remote_code)
-    is_vlm = getattr(config, "vision_config", None) is not None
-    if m.dtype == "auto":
-        dtype = "auto" if torch.cuda.is_available() else torch.float32
-    elif m.dtype in _DTYPES:
-        dtype = getattr(torch, _DTYPES[m.dtype])
-    else:
-        raise RecipeError(recipe.source, "model.dtype", f"unknown dtype {m.dtype!r}; use auto, float32, bfloat16 or float16")
-    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": m.trust_remote_code}
-    if m.attn_implementation:
-        kwargs["attn_implementation"] = m.attn_implementation
-    cls = AutoModelForImageTextToText if is_vlm else AutoModelForCausalLM
-    model = cls.from_pretrained(m.path, **kwargs)
-    if is_vlm:
-        processing_class = AutoProcessor.from_pretrained(m.path, trust_remote_code=m.trust_remote_code)
-        processing_class.tokenizer.padding_side = "left"
-    else:
-        processing_class = AutoTokenizer.from_pretrained(m.path, trust_remote_code=m.trust_remote_code)
-        processing_class.padding_side = "left"
-    freeze(model, recipe)
-    return model, processing_class, is_vlm
-
-
-def _vision_tower(model):
-    for path in ("model.visual", "visual", "model.vision_tower", "vision_tower", "model.vision_model", "vision_model"):
-        obj = model
-        for part in path.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                break
-        if obj is not None:
-            return obj
-    return None
-
-
-def _decoder_layers(model):
-    for path in ("model.language_model.layers", "model.layers", "language_model.model.layers", "language_model.layers"):
-        obj = model
-        for part in path.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                break
-        if obj is not None:
-            return obj
-    return None
-
-
-def freeze(model, recipe: Recipe) -> dict[str, int]:
-    """Apply the model section's freeze switches; returns how many parameters each switch froze."""
-    m, source = recipe.model, recipe.source
-    frozen: dict[str, int] = {}
-
-    def _off(module, what):
-        n = 0
-        for p in module.parameters():
-            if p.requires_grad:
-                p.requires_grad_(False)
-                n += p.numel()
-        frozen[what] = n
-
-    if m.freeze_vision_tower or m.freeze_merger:
-        tower = _vision_tower(model)
-        if tower is None:
-            key = "model.freeze_vision_tower" if m.freeze_vision_tower else "model.freeze_merger"
-            raise RecipeError(source, key, f"{type(model).__name__} has no vision tower")
-        merger = getattr(tower, "merger", None) or getattr(model, "multi_modal_projector", None) or getattr(
-            getattr(model, "model", None), "multi_modal_projector", None
-        )
-        if m.freeze_vision_tower:
-            for name, child in tower.named_children():
-                if child is not merger:
-                    _off(child, f"vision_tower.{name}")
-            frozen = {"vision_tower": sum(frozen.values())}
-        if m.freeze_merger:
-            if merger is None:
-                raise RecipeError(source, "model.freeze_merger", f"{type(model).__name__} has no merger/projector")
-            _off(merger, "merger")
-    if m.freeze_layers:
-        layers = _decoder_layers(model)
-        if layers is None or m.freeze_layers > len(layers):
-            have = 0 if layers is None else len(layers)
-            raise RecipeError(source, "model.freeze_layers", f"the model has {have} decoder layers")
-        n = 0
-        for layer in list(layers)[: m.freeze_layers]:
-            for p in layer.parameters():
-                p.requires_grad_(False)
-                n += p.numel()
-        frozen["layers"] = n
-    return frozen
-
-
-def lora_config(recipe: Recipe):
-    if recipe.lora is None:
-        return None
-    from peft import LoraConfig
-
-    try:
-        return LoraConfig(**recipe.lora)
-    except (ValueError, TypeError) as exc:
-        raise RecipeError(recipe.source, "lora", str(exc)) from None
-
-
-# ----------------------------------------------------------------------------------------------- eval
-
-
-class Evaluator:
-    """Scores the model on the recipe's validation set with evalsuite (main process only)."""
-
-    def __init__(self, recipe: Recipe, processing_class, progress: bool = False):
-        assert recipe.eval is not None
-        self.recipe, self.processing_class, self.progress = recipe, processing_class, progress
-        rows = _load_rows(recipe.eval.data, limit=recipe.eval.config.get("limit"), source=recipe.source,
-                          key="eval.data")
-        self.rows = _with_image_paths(rows, recipe, recipe.eval.data)
-
-    def config(self, tag: str):
-        """The evalsuite EvalConfig for one evaluation (fresh output folder per tag, never resumed)."""
-        from evalsuite.config import make_config
-        from evalsuite.errors import EvalError
-
-        d, e = self.recipe.data, self.recipe.eval
-        names, params = _eval_rewards(self.recipe)
-        values = {
-            "data": e.data,
-            "system_prompt": d.system_prompt,
-            "prompt_key": d.prompt_key,
-            "messages_key": d.messages_key,
-            "solution_key": d.solution_key,
-            "rewards": names,
-            "reward_params": params,
-            "seed": self.recipe.seed,
-            **e.config,
-            "output_dir": str(Path(self.recipe.output_dir) / "eval" / tag),
-            "overwrite": True,
-        }
-        if isinstance(e.config.get("rewards"), dict | list | tuple | str) and "reward_params" not in e.config:
-            values["reward_params"] = {}
-        try:
-            return make_config(None, values)
-        except EvalError as exc:
-            raise RecipeError(self.recipe.source, "eval", str(exc)) from None
-
-    def __call__(self, model, tag: str) -> dict[str, Any]:
-        from evalsuite.runner import run
-
-        config = self.config(tag)
-        was_training = model.training
-        model.eval()
-        try:
-            result = run(config, rows=self.rows, model=model, tokenizer=self.processing_class, progress=self.progress)
-        finally:
-            model.train(was_training)
-        return result["metrics"]
-
-
-def _with_image_paths(rows: list[dict], recipe: Recipe, path: str) -> list[dict]:
-    """Rows whose images evalsuite can open: relative paths resolved as training resolves them (against
-    data.image_root or the data file's folder), under the `images` column evalsuite reads."""
-    key = recipe.data.images_key
-    if not rows or key not in rows[0]:
-        return rows
-    root = Path(recipe.data.image_root or Path(path).parent)
-    out = []
-    for row in rows:
-        value = row.get(key)
-        items = value if isinstance(value, list | tuple) else ([] if value is None else [value])
-        resolved = [str(root / item) if isinstance(item, str) and not Path(item).is_absolute() else item
-                    for item in items]
-        row = {k: v for k, v in row.items() if k != key}
-        row["images"] = resolved or None
-        out.append(row)
-    return out
-
-
-def _eval_rewards(recipe: Recipe) -> tuple[list[str], dict[str, dict]]:
-    """Training rewards evalsuite can rebuild by name (registry names; the first configuration of each)."""
-    names, params = [], {}
-    for spec in recipe.rewards:
-        if ":" in spec.name or spec.name in params:
-            continue
-        names.append(spec.name)
-        params[spec.name] = dict(spec.params)
-    return names or ["accuracy", "format"], {k: v for k, v in params.items() if v}
-
-
-def _eval_callback(evaluator: Evaluator, every: int, sink: dict[str, Any], stage: str):
-    from transformers import TrainerCallback
-
-    class EvalEveryNSteps(TrainerCallback):
-        def on_step_end(self, args, state, control, model=None, **kwargs):
-            if state.global_step % every or not state.is_world_process_zero:
-                return
-            metrics = evaluator(model, f"{stage}-step{state.global_step}")
-            sink[f"{stage}-step{state.global_step}"] = metrics
-            state.log_history.append(
-                {"step": state.global_step, **{f"eval/{k}": v for k, v in metrics.items()
-                                               if isinstance(v, int | float)}}
-            )
-
-    return EvalEveryNSteps()
-
-
-_COMPACT_KEYS = ("loss", "mean_token_accuracy", "reward", "rewards/accuracy/mean", "rewards/format/mean",
-                 "step_time")
-
-
-def _compact_log(stage: str):
-    """A callback printing one line per logged step instead of TRL's dict dumps (used by the demo)."""
-    from transformers import TrainerCallback
-
-    class CompactLog(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if not state.is_world_process_zero or not logs or "train_runtime" in logs:
-                return
-            parts = [f"{k.split('/')[1] if k.startswith('rewards/') else k}={logs[k]:.3g}"
-                     for k in _COMPACT_KEYS if isinstance(logs.get(k), int | float)]
-            print(f"  {stage} step {state.global_step}/{state.max_steps}: {' '.join(parts)}", flush=True)
-
-    return CompactLog()
-
-
-def _quiet(trainer, stage: str) -> None:
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    trainer.add_callback(_compact_log(stage))
+        model = modeling.empty_model(recipe)
+    except OSError as exc:  # a hub id that cannot be reached from here
+        return [f"(no trainable counts: cannot read the config of {recipe.model.path}: {str(exc).splitlines()[0]})"]
+    rows = modeling.trainable_groups(model)
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"{name:<{width}}  {trainable:>12,} / {total:>12,} trainable" for name, trainable, total in rows]
+    trainable, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    lines.append(f"{'total':<{width}}  {trainable:>12,} / {total:>12,} trainable ({100 * trainable / total:.1f}%)")
+    if recipe.lora is not None:
+        lines.append(f"(with lora: only the adapters on {recipe.lora.config.get('target_modules')} train)")
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------- stages
 
 
-def _is_main() -> bool:
-    """Rank 0 of a torchrun/accelerate/deepspeed launch (they all set RANK), or a single process.
-    Read from the environment: creating accelerate's state here, before TRL's config does, would pin it."""
-    import os
-
-    return int(os.environ.get("RANK", "0")) == 0
+def _train(trainer, checkpoint: str | Path | None, stage: str) -> None:
+    if checkpoint:
+        log.info("%s: resuming from %s", stage, checkpoint)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
 
-def run_sft(recipe: Recipe, model, processing_class, callbacks=(), *, compact: bool = False):
-    """The warm-up stage: TRL's SFTTrainer with completion-only loss. Returns (model, log_history)."""
+def run_sft(recipe: Recipe, model, processing_class, *, checkpoint=None, callbacks=(), compact: bool = False):
+    """The warm-up stage: TRL's SFTTrainer (completion-only loss). Returns (model, log_history); with LoRA
+    the adapter is merged, so GRPO starts from the SFT weights with a fresh adapter."""
     from trl import SFTTrainer
 
-    from train.recipe import sft_config
-
     args = sft_config(recipe)
-    dataset = _dataset(sft_rows(recipe))
     trainer = SFTTrainer(
         model=model,
         args=args,
-        train_dataset=dataset,
+        train_dataset=dataset(sft_rows(recipe)),
         processing_class=processing_class,
-        peft_config=lora_config(recipe),
+        peft_config=modeling.lora_config(recipe, recipe.model.path),
         callbacks=list(callbacks),
     )
     if compact:
-        _quiet(trainer, "sft")
-    trainer.train()
-    model = trainer.model
-    if recipe.lora is not None:  # GRPO starts from the merged SFT weights with a fresh adapter
-        model = model.merge_and_unload()
-    return model, list(trainer.state.log_history)
+        quiet(trainer, "sft")
+    _train(trainer, checkpoint or args.resume_from_checkpoint, "sft")
+    return modeling.merged(trainer.model), list(trainer.state.log_history)
 
 
-def run_grpo(recipe: Recipe, model, processing_class, callbacks=(), *, compact: bool = False):
-    """The GRPO stage: TRL's GRPOTrainer with registry rewards. Returns (trainer, log_history)."""
+def run_grpo(recipe: Recipe, model, processing_class, rows: list[dict], *, base: str, checkpoint=None,
+             callbacks=(), compact: bool = False):
+    """The GRPO stage: TRL's GRPOTrainer with the recipe's rewards. Returns (trainer, log_history)."""
     from trl import GRPOTrainer
 
-    from train.recipe import grpo_config
-
     args = grpo_config(recipe)
-    dataset = _dataset(grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train"))
     eval_dataset = None
     if recipe.data.eval and args.eval_strategy != "no":
-        eval_dataset = _dataset(grpo_rows(recipe, recipe.data.eval, limit=None, key="data.eval"))
+        eval_dataset = dataset(grpo_rows(recipe, recipe.data.eval, limit=None, key="data.eval"))
+    guard = watchdog(recipe.watchdog) if recipe.watchdog.enabled else None
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=build_rewards(recipe),
         args=args,
-        train_dataset=dataset,
+        train_dataset=dataset(rows),
         eval_dataset=eval_dataset,
         processing_class=processing_class,
-        peft_config=lora_config(recipe),
-        callbacks=list(callbacks),
+        peft_config=modeling.lora_config(recipe, base),
+        callbacks=[*callbacks, *([guard] if guard else [])],
     )
     if compact:
-        _quiet(trainer, "grpo")
-    trainer.train()
+        quiet(trainer, "grpo")
+    _train(trainer, checkpoint or args.resume_from_checkpoint, "grpo")
+    if guard is not None and guard.stopped:
+        raise RunStopped(
+            f"grpo-train: the watchdog stopped GRPO at {guard.stopped}; a checkpoint is in "
+            f"{args.output_dir}. Fix the recipe and continue with --resume --allow-changes, or set "
+            "watchdog.stop: false (or a larger watchdog.patience) to train on"
+        )
     return trainer, list(trainer.state.log_history)
 
 
-def check_data(recipe: Recipe) -> dict[str, int]:
-    """Read every data file the recipe names and check its columns, without loading the model."""
-    counts = {"data.train": len(grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train"))}
-    if recipe.sft is not None:
-        counts["sft.data"] = len(sft_rows(recipe))
-    if recipe.eval is not None:
-        counts["eval.data"] = len(_load_rows(recipe.eval.data, limit=recipe.eval.config.get("limit"),
-                                             source=recipe.source, key="eval.data"))
-    return counts
+def _save_final(recipe: Recipe, trainer, processing_class, folder: RunFolder, main: bool):
+    """``OUTPUT_DIR/final``: the merged model (``lora.save: merged``, the default, and full fine-tuning), or
+    the adapter alone (``lora.save: adapter``). Returns the model as saved, the one evaluated after."""
+    model = trainer.model
+    if recipe.lora is not None and recipe.lora.save == "merged":
+        model = modeling.merged(model)
+        if main:
+            modeling.save(model, processing_class, folder.final)
+    else:
+        trainer.save_model(str(folder.final))  # all ranks (DeepSpeed gathers); rank 0 writes, with the tokenizer
+    wait_for_main()
+    return model
 
 
-def run(recipe: Recipe, *, progress: bool = True, save: bool = True, compact: bool = False) -> RunResult:
-    """Run the recipe: [eval before] -> [SFT -> eval] -> GRPO -> eval; writes OUTPUT_DIR/summary.json,
-    OUTPUT_DIR/rewards.png and (with ``save``) the final model under OUTPUT_DIR/final.
+def _load_final(recipe: Recipe, folder: RunFolder, base: str):
+    """The saved final model (a resumed run whose GRPO stage finished before the interruption)."""
+    if recipe.lora is not None and recipe.lora.save == "adapter":
+        from peft import PeftModel
 
-    ``progress`` shows evalsuite's progress bars; ``compact`` prints one line per logged training step
-    instead of TRL's progress bar and log dicts."""
+        model, processing_class, _ = modeling.load_model(recipe, base)
+        return PeftModel.from_pretrained(model, str(folder.final)), processing_class
+    model, processing_class, _ = modeling.load_model(recipe, folder.final)
+    return model, processing_class
+
+
+def preflight(recipe: Recipe, *, model=None, processing_class=None, rows=None):
+    """Run the preflight alone (``grpo-train RECIPE --preflight``) or inside a run; returns its report.
+    Alone, it samples from the model GRPO would start from: the SFT result when the run folder has one."""
+    from train.preflight import run_preflight
+
+    if rows is None:
+        rows = grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train")
+    if model is None:
+        folder = RunFolder(recipe)
+        start = folder.sft_model if recipe.sft is not None and "sft" in folder.stages() else None
+        if recipe.sft is not None and start is None:
+            log.warning("preflight: the SFT stage has not run yet; sampling from the starting model")
+        model, processing_class, _ = modeling.load_model(recipe, start)
+    return run_preflight(recipe, model, processing_class, rows, build_rewards(recipe), grpo_config(recipe))
+
+
+def run(recipe: Recipe, *, progress: bool = True, compact: bool = False, resume: bool = False,
+        overwrite: bool = False, allow_changes: bool = False, skip_preflight_stop: bool = False) -> RunResult:
+    """Run the recipe: [eval before] -> [SFT -> eval after_sft] -> preflight -> GRPO -> eval after; writes
+    OUTPUT_DIR/final (the trained model), summary.json and rewards.png.
+
+    With ``resume``, stages an earlier run of this folder finished are skipped (their results read back)
+    and an unfinished stage continues from its last checkpoint. ``progress`` shows evalsuite's progress
+    bars; ``compact`` prints one line per logged training step instead of TRL's progress bar and log dicts.
+    """
     from transformers import set_seed
 
-    out = Path(recipe.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    result = RunResult(output_dir=out)
+    main = is_main()
+    _, rows = _check(recipe)  # every recipe and data problem is reported before any model loads
+    folder = RunFolder(recipe).prepare(resume=resume, overwrite=overwrite, allow_changes=allow_changes, main=main)
+    result = RunResult(output_dir=folder.path, is_main=main)
     set_seed(recipe.seed)
     if compact:
         import datasets
 
         datasets.disable_progress_bars()
-    check_data(recipe)  # fail on data problems before any model is loaded
+    args = grpo_config(recipe)
+    result.world_size = args.world_size  # also sets up the process group of a multi-process launch
+    evaluator = Evaluator(recipe, progress=progress) if recipe.eval is not None else None
+    for tag, metrics in folder.periodic_metrics().items():
+        result.metrics[tag] = metrics
 
-    start = time.perf_counter()
-    model, processing_class, _ = load_model(recipe)
-    result.timings["load"] = time.perf_counter() - start
+    evals = evaluator is not None
+    stages = ["eval_before"] * (evals and recipe.eval.before)
+    stages += ["sft", *["eval_after_sft"] * evals] if recipe.sft is not None else []
+    stages += ["grpo", *["eval_after"] * evals]
+    records = {stage: folder.done(stage) for stage in stages}
+    for stage, record in records.items():
+        if record is not None:
+            result.skipped.append(stage)
+            _restore(result, stage, record)
+    grpo_base = str(folder.sft_model) if recipe.sft is not None else recipe.model.path
 
-    evaluator = Evaluator(recipe, processing_class, progress=progress) if recipe.eval is not None else None
-    main = _is_main()
-
-    def _evaluate(stage: str):
-        if evaluator is None or not main:
-            return
+    model = processing_class = None
+    if records["grpo"] is None:
+        start = folder.sft_model if records.get("sft") is not None else None
         t = time.perf_counter()
-        result.metrics[stage] = evaluator(model, stage)
-        result.timings[f"eval_{stage}"] = time.perf_counter() - t
-        log.info("eval %s: %s", stage, _short(result.metrics[stage]))
-        if compact:
-            print(f"  eval {stage}: {_short(result.metrics[stage])}", flush=True)
+        model, processing_class, _ = modeling.load_model(recipe, start)
+        result.timings["load"] = time.perf_counter() - t
 
-    if recipe.eval is not None and recipe.eval.before:
-        _evaluate("before")
+    def evaluate(stage: str) -> None:
+        if stage not in records or records[stage] is not None:
+            return
+        record = {}
+        if main:
+            t = time.perf_counter()
+            metrics = evaluator(model, processing_class, stage.removeprefix("eval_"))
+            record = {"metrics": metrics, "seconds": time.perf_counter() - t}
+            _restore(result, stage, record)
+            log.info("eval %s: %s", stage.removeprefix("eval_"), _short(metrics))
+            if compact:
+                print(f"  eval {stage.removeprefix('eval_')}: {_short(metrics)}", flush=True)
+        folder.finish(stage, record, main=main)
+        wait_for_main()
 
-    def _callbacks(stage):
+    def callbacks(stage: str) -> list:
         if evaluator is None or not recipe.eval.every_n_steps:
             return []
-        return [_eval_callback(evaluator, recipe.eval.every_n_steps, result.metrics, stage)]
+        return [periodic_eval(evaluator, processing_class, recipe.eval.every_n_steps, result.metrics, stage)]
 
-    if recipe.sft is not None:
+    evaluate("eval_before")
+    if recipe.sft is not None and records["sft"] is None:
         t = time.perf_counter()
-        model, result.log_history["sft"] = run_sft(recipe, model, processing_class, _callbacks("sft"),
-                                                        compact=compact)
-        result.timings["sft"] = time.perf_counter() - t
-        _evaluate("after_sft")
-
-    t = time.perf_counter()
-    trainer, result.log_history["grpo"] = run_grpo(recipe, model, processing_class, _callbacks("grpo"),
-                                                             compact=compact)
-    result.timings["grpo"] = time.perf_counter() - t
-    result.world_size = trainer.accelerator.num_processes
-    model = trainer.model
-    _evaluate("after")
-
-    if save:
-        trainer.save_model(str(out / "final"))
+        model, log_history = run_sft(recipe, model, processing_class, checkpoint=folder.last_checkpoint("sft"),
+                                     callbacks=callbacks("sft"), compact=compact)
         if main:
-            processing_class.save_pretrained(str(out / "final"))
-    result.model, result.processing_class, result.is_main = model, processing_class, main
+            modeling.save(model, processing_class, folder.sft_model)
+        modeling.point_at(model, folder.sft_model)  # GRPO's adapter and the saved SFT model name one base
+        record = {"log_history": log_history, "seconds": time.perf_counter() - t}
+        _restore(result, "sft", record)
+        folder.finish("sft", record, main=main)
+        wait_for_main()
+    evaluate("eval_after_sft")
+
+    if records["grpo"] is None:
+        checkpoint = folder.last_checkpoint("grpo") or args.resume_from_checkpoint
+        if recipe.preflight.enabled and checkpoint is None:
+            report = preflight(recipe, model=model, processing_class=processing_class, rows=rows)
+            result.preflight = {**vars(report)}
+            if main:
+                print("\n".join(report.lines()), flush=True)
+            if report.problems and recipe.preflight.stop and not skip_preflight_stop:
+                raise RunStopped("grpo-train: the preflight stopped the run before GRPO: "
+                                 + "; ".join(report.problems)
+                                 + ". Fix the recipe, or rerun with --ignore-preflight (preflight.stop: false) "
+                                 "to train anyway")
+        t = time.perf_counter()
+        trainer, log_history = run_grpo(recipe, model, processing_class, rows, base=grpo_base,
+                                        checkpoint=checkpoint, callbacks=callbacks("grpo"), compact=compact)
+        model = _save_final(recipe, trainer, processing_class, folder, main)
+        record = {"log_history": log_history, "seconds": time.perf_counter() - t}
+        _restore(result, "grpo", record)
+        folder.finish("grpo", record, main=main)
+    elif records.get("eval_after", {}) is None:
+        model, processing_class = _load_final(recipe, folder, grpo_base)
+    evaluate("eval_after")
+
+    result.final_model = str(folder.final)
+    result.model, result.processing_class = model, processing_class
     if main:
-        (out / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
-        plot_rewards(result.log_history.get("grpo", []), out / "rewards.png")
+        (folder.path / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        plot_rewards(result.log_history.get("grpo", []), folder.path / "rewards.png")
     return result
+
+
+def _restore(result: RunResult, stage: str, record: dict[str, Any]) -> None:
+    """A stage's record into the result: eval metrics, training logs, seconds."""
+    name = stage.removeprefix("eval_")
+    if "metrics" in record:
+        result.metrics[name] = record["metrics"]
+    if "log_history" in record:
+        result.log_history[stage] = record["log_history"]
+    if "seconds" in record:
+        result.timings[f"eval_{name}" if stage.startswith("eval_") else stage] = record["seconds"]
 
 
 def _short(metrics: dict[str, Any]) -> str:
     keys = ("accuracy", "format_rate", "mean_length")
     return ", ".join(f"{k}={metrics[k]:.3f}" for k in keys if isinstance(metrics.get(k), int | float))
 
-
-def reward_curves(log_history: list[dict[str, Any]]) -> dict[str, list[tuple[int, float]]]:
-    """`rewards/<name>/mean` (and the total `reward`) per logged step."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    for entry in log_history:
-        step = entry.get("step")
-        for key, value in entry.items():
-            if step is None or not isinstance(value, int | float):
-                continue
-            if key == "reward" or (key.startswith("rewards/") and key.endswith("/mean")):
-                name = "total (weighted)" if key == "reward" else key[len("rewards/"):-len("/mean")]
-                curves.setdefault(name, []).append((step, float(value)))
-    return curves
-
-
-def plot_rewards(log_history: list[dict[str, Any]], path: str | Path) -> Path | None:
-    """Per-reward training curves (matplotlib, Agg backend) written to ``path``; None when nothing was logged."""
-    curves = reward_curves(log_history)
-    if not curves:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, points in curves.items():
-        steps, values = zip(*points, strict=True)
-        style = "--" if name.startswith("total") else "-"
-        ax.plot(steps, values, style, label=name)
-    ax.set_xlabel("GRPO step")
-    ax.set_ylabel("mean reward per batch")
-    ax.set_title("GRPO training rewards")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)

@@ -1,21 +1,27 @@
-"""Recipe YAML -> validated dataclasses -> TRL configs: decides what a recipe means and whether it is valid.
+"""Recipe YAML -> validated schema (one pydantic model per section) -> TRL configs: what a recipe means.
 It must never load a model, read a data file or start training; every error names the file and the key."""
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
-import importlib
-import inspect
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SECTIONS = ("model", "lora", "data", "rewards", "sft", "grpo", "eval")
+from train.errors import RecipeError
+from train.fields import GRPO_CHOICES, FieldError, coerce_field, dataclass_fields
+
+__all__ = ["Recipe", "RecipeError", "from_dict", "grpo_config", "load", "sft_config"]
+
+SECTIONS = ("model", "lora", "data", "rewards", "sft", "grpo", "eval", "preflight", "watchdog")
 TOP_LEVEL = (*SECTIONS, "output_dir", "seed", "imports")
+# Checkpoints by default, so an interrupted run can resume (`grpo-train RECIPE --resume`).
+CHECKPOINTS = {"grpo": {"save_steps": 50, "save_total_limit": 2}, "sft": {"save_steps": 200, "save_total_limit": 2}}
 
 # Keys that older TRL releases accepted and the installed one does not, with what to do instead.
 _REMOVED_HINTS = {
@@ -25,62 +31,107 @@ _REMOVED_HINTS = {
     "vllm_guided_decoding_regex": "renamed in TRL 1.x",
     "warmup_ratio": "removed in transformers 5: a `warmup_steps` below 1 is read as a ratio (e.g. 0.1)",
 }
-# GRPOConfig/SFTConfig fields the launcher fills in itself.
-_MANAGED = {"reward_weights": "set `weight` on each entry of the `rewards` section instead"}
+# TRL config fields the launcher fills in itself.
+_MANAGED = {
+    "reward_weights": "set `weight` on each entry of the `rewards` section instead",
+    "output_dir": "set the top-level `output_dir`; each stage writes under OUTPUT_DIR/<stage>",
+}
+# Input paths, read against the recipe's folder (values given as overrides: against the current directory).
+_PATHS = ("model.path", "data.train", "data.eval", "data.image_root", "data.video_root", "sft.data", "eval.data",
+          "sft.resume_from_checkpoint", "grpo.resume_from_checkpoint")
+# evalsuite's make_config accepts these in several forms (a list, a comma-separated string, a mapping).
+_EVAL_FLEXIBLE = ("rewards", "k", "stop")
 
 
-class RecipeError(ValueError):
-    """A recipe problem, as ``FILE: KEY: what is wrong``."""
-
-    def __init__(self, source: str | Path | None, key: str, message: str):
-        self.source, self.key = str(source or "<recipe>"), key
-        super().__init__(f"{self.source}: {key}: {message}")
+# ----------------------------------------------------------------------------------------------- schema
 
 
-@dataclass
-class ModelSection:
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSection(_Section):
     path: str = ""
-    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    dtype: Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"] = "auto"
     attn_implementation: str | None = None  # eager | sdpa | flash_attention_2 | ...
     trust_remote_code: bool = False
     freeze_vision_tower: bool = False  # VLMs: keep the vision encoder fixed
     freeze_merger: bool = False  # VLMs: keep the vision->text projector fixed
-    freeze_layers: int = 0  # keep the first N decoder layers of the language model fixed
+    freeze_layers: int = Field(0, ge=0)  # keep the first N decoder layers of the language model fixed
+    trainable: list[str] | None = None  # parameter-name patterns (re.search): only matching parameters train
+    frozen: list[str] = []  # parameter-name patterns held fixed (applied after `trainable`)
+
+    @field_validator("trainable", "frozen")
+    @classmethod
+    def _patterns_compile(cls, patterns):
+        for pattern in patterns or []:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
 
 
-@dataclass
-class DataSection:
+class DataSection(_Section):
     train: str = ""
     eval: str | None = None
-    limit: int | None = None
+    limit: int | None = Field(None, ge=1)
     system_prompt: str | None = None
     prompt_key: str = "prompt"
     messages_key: str = "messages"
-    solution_key: str = "solution"
+    solution_key: str = "solution"  # the gold column; rewards read it as `solution` (and under its own name)
     images_key: str = "images"
     image_root: str | None = None  # relative image paths are resolved against this folder
+    videos_key: str = "videos"  # video files, sampled into frames
+    video_root: str | None = None
+    video_fps: float = Field(2.0, gt=0)  # frames per second of video sampled, within [min_frames, max_frames]
+    min_frames: int = Field(4, ge=1)
+    max_frames: int = Field(16, ge=1)
+
+    @model_validator(mode="after")
+    def _frame_bounds(self):
+        if self.min_frames > self.max_frames:
+            raise ValueError(f"min_frames ({self.min_frames}) is above max_frames ({self.max_frames})")
+        return self
 
 
-@dataclass
-class RewardSpec:
-    name: str
+class RewardSpec(_Section):
+    name: str = Field(min_length=1)
     weight: float = 1.0
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = {}
 
 
-@dataclass
-class SftSection:
+class LoraSection(_Section):
+    save: Literal["merged", "adapter"] = "merged"  # what OUTPUT_DIR/final holds
+    config: dict[str, Any] = {}  # peft.LoraConfig fields
+
+
+class SftSection(_Section):
     data: str | None = None  # prompt/completion or messages rows; defaults to data.train
-    limit: int | None = None
-    config: dict[str, Any] = field(default_factory=dict)  # SFTConfig fields
+    limit: int | None = Field(None, ge=1)
+    config: dict[str, Any] = {}  # SFTConfig fields
 
 
-@dataclass
-class EvalSection:
+class EvalSection(_Section):
     data: str | None = None  # defaults to data.eval
-    every_n_steps: int | None = None
+    every_n_steps: int | None = Field(None, ge=1)
     before: bool = False  # also score the starting model
-    config: dict[str, Any] = field(default_factory=dict)  # evalsuite EvalConfig fields
+    config: dict[str, Any] = {}  # evalsuite EvalConfig fields
+
+
+class PreflightSection(_Section):
+    enabled: bool = True
+    prompts: int = Field(8, ge=1)  # training prompts sampled, num_generations completions each
+    stop: bool = True  # False: print the figures and train anyway
+    max_truncation: float = Field(0.9, ge=0, le=1)  # stop when more than this share is cut off (1: never)
+
+
+class WatchdogSection(_Section):
+    enabled: bool = True
+    patience: int = Field(30, ge=1)  # steps in a bad state before stopping (a warning comes first)
+    max_zero_std: float = Field(0.95, ge=0, le=1)  # frac_reward_zero_std above this is bad (1: never)
+    max_truncation: float = Field(0.95, ge=0, le=1)  # completions/clipped_ratio above this is bad (1: never)
+    stop: bool = True  # False: warn only
 
 
 @dataclass
@@ -92,14 +143,33 @@ class Recipe:
     output_dir: str = "out/grpo-train"
     seed: int = 0
     imports: list[str] = field(default_factory=list)
-    lora: dict[str, Any] | None = None
+    lora: LoraSection | None = None
     sft: SftSection | None = None
     eval: EvalSection | None = None
+    preflight: PreflightSection = field(default_factory=PreflightSection)
+    watchdog: WatchdogSection = field(default_factory=WatchdogSection)
     source: str = "<recipe>"
 
+    @property
+    def folder(self) -> Path | None:
+        """The recipe file's folder (searched for `module:function` rewards), None for a dict recipe."""
+        path = Path(self.source)
+        return path.parent.resolve() if path.is_file() else None
+
     def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out.pop("source")
+        """The resolved recipe in the shape of the YAML file (loading it gives this recipe back)."""
+        out: dict[str, Any] = {"output_dir": self.output_dir, "seed": self.seed, "imports": list(self.imports),
+                               "model": self.model.model_dump(), "data": self.data.model_dump(),
+                               "rewards": [r.model_dump() for r in self.rewards], "grpo": dict(self.grpo)}
+        if self.lora is not None:
+            out["lora"] = {"save": self.lora.save, **self.lora.config}
+        if self.sft is not None:
+            out["sft"] = {"data": self.sft.data, "limit": self.sft.limit, **self.sft.config}
+        if self.eval is not None:
+            out["eval"] = {"data": self.eval.data, "every_n_steps": self.eval.every_n_steps,
+                           "before": self.eval.before, **self.eval.config}
+        out["preflight"] = self.preflight.model_dump()
+        out["watchdog"] = self.watchdog.model_dump()
         return out
 
 
@@ -110,7 +180,8 @@ def load(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) 
     """Read, override and validate a recipe file. Raises RecipeError naming the file and the key.
 
     ``overrides`` is ``["--grpo.learning_rate", "1e-5", ...]`` (values parsed as YAML) or a dict
-    ``{"grpo.learning_rate": 1e-5}``.
+    ``{"grpo.learning_rate": 1e-5}``; top-level keys too (``--output_dir``, ``--seed``). Input paths in
+    the file are read against its folder, paths given as overrides against the current directory.
     """
     path = Path(path)
     if not path.is_file():
@@ -119,24 +190,29 @@ def load(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) 
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise RecipeError(path, "(yaml)", f"not valid YAML: {exc}") from None
-    return from_dict(raw, source=str(path), overrides=overrides)
+    return from_dict(raw, source=str(path), overrides=overrides, base_dir=path.resolve().parent)
 
 
 def from_dict(
-    raw: dict[str, Any], *, source: str = "<recipe>", overrides: list[str] | dict[str, Any] | None = None
+    raw: dict[str, Any],
+    *,
+    source: str = "<recipe>",
+    overrides: list[str] | dict[str, Any] | None = None,
+    base_dir: str | Path | None = None,
 ) -> Recipe:
-    """Validate a recipe given as a dict (the parsed YAML)."""
+    """Validate a recipe given as a dict (the parsed YAML); relative input paths are read against
+    ``base_dir`` (kept as written without one)."""
     if not isinstance(raw, dict):
         raise RecipeError(source, "(top level)", f"a recipe is a mapping of sections, got {type(raw).__name__}")
     raw = copy.deepcopy(raw)
+    if base_dir is not None:
+        for dotted in _PATHS:
+            _resolve_path(raw, dotted, Path(base_dir))
     for key, value in _parse_overrides(overrides, source).items():
         _set_dotted(raw, key, value, source)
+        if key in _PATHS:
+            _resolve_path(raw, key, Path.cwd())
     _check_keys(raw, TOP_LEVEL, "", source)
-    for module in raw.get("imports") or []:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise RecipeError(source, "imports", f"cannot import {module!r}: {exc}") from None
 
     model = _section(ModelSection, raw.get("model"), "model", source)
     if not model.path:
@@ -144,20 +220,58 @@ def from_dict(
     data = _section(DataSection, raw.get("data"), "data", source)
     if not data.train:
         raise RecipeError(source, "data.train", "required (JSON/JSONL/parquet file or datasets folder)")
+    imports = raw.get("imports") or []
+    if not isinstance(imports, list) or not all(isinstance(m, str) for m in imports):
+        raise RecipeError(source, "imports", "must be a list of module names")
+    output_dir = raw.get("output_dir") or "out/grpo-train"
+    if not isinstance(output_dir, str | Path):
+        raise RecipeError(source, "output_dir", f"must be a folder path, got {output_dir!r}")
     recipe = Recipe(
         model=model,
         data=data,
         rewards=_rewards(raw.get("rewards"), source),
         grpo=_trl_fields("grpo", raw.get("grpo"), source),
-        output_dir=str(raw.get("output_dir") or "out/grpo-train"),
-        seed=_typed(raw.get("seed", 0), int, "seed", source),
-        imports=list(raw.get("imports") or []),
+        output_dir=str(Path(output_dir).expanduser().absolute()),
+        seed=_seed(raw.get("seed", 0), source),
+        imports=list(imports),
         lora=_lora(raw.get("lora"), source),
         sft=_sft(raw.get("sft"), source),
         eval=_eval(raw.get("eval"), data, source),
+        preflight=_section(PreflightSection, raw.get("preflight"), "preflight", source),
+        watchdog=_section(WatchdogSection, raw.get("watchdog"), "watchdog", source),
         source=source,
     )
+    from train.reward_funcs import import_modules, validate_rewards
+
+    import_modules(recipe)  # `imports` may register rewards that the registry check below needs
+    validate_rewards(recipe)
     return recipe
+
+
+def _resolve_path(raw: dict, dotted: str, base: Path) -> None:
+    section, key = dotted.split(".")
+    node = raw.get(section)
+    value = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(value, str) or not value:
+        return
+    node[key] = _resolved(value, base, hub_id_allowed=dotted == "model.path")
+
+
+def _resolved(value: str, base: Path, *, hub_id_allowed: bool) -> str:
+    """``value`` against ``base`` unless absolute. A model path that is not there is kept as written
+    when it could be a hub id (``org/name``); a datasets ``PATH::split`` keeps its split."""
+    path, split = value, ""
+    if "::" in value and not Path(value).exists():
+        path, split = value.rsplit("::", 1)
+        split = f"::{split}"
+    expanded = Path(path).expanduser()
+    if expanded.is_absolute():
+        return str(expanded) + split
+    candidate = base / expanded
+    path_like = path.startswith((".", "~")) or path.count("/") > 1
+    if hub_id_allowed and not candidate.exists() and not path_like:
+        return value
+    return str(candidate.resolve()) + split
 
 
 def _parse_overrides(overrides, source) -> dict[str, Any]:
@@ -199,7 +313,7 @@ def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
                 node[index] = {"name": node[index]}
             node = node[index]
             continue
-        if node.get(part) is None:
+        if node.get(part) in (None, True):  # `lora: true` / `eval: true` open a section with defaults
             node[part] = {}
         node = node[part]
         if not isinstance(node, dict | list):
@@ -217,61 +331,47 @@ def _index(part: str, node: list, where: str, source: str) -> int:
     return int(part)
 
 
-def _check_keys(raw: dict, valid, prefix: str, source: str, hints: dict[str, str] | None = None) -> None:
+def _check_keys(raw: dict, valid, prefix: str, source: str) -> None:
     for key in raw:
         if key not in valid:
-            hint = (hints or {}).get(key) or _closest(key, valid)
-            raise RecipeError(source, f"{prefix}{key}", f"unknown key{hint}")
+            raise RecipeError(source, f"{prefix}{key}", f"unknown key{closest(key, valid)}")
 
 
-def _closest(word: str, options) -> str:
+def closest(word: str, options) -> str:
     match = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def _section(cls, raw: Any, name: str, source: str):
+def _section(cls: type[BaseModel], raw: Any, name: str, source: str):
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(source, name, f"must be a mapping, got {type(raw).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    _check_keys(raw, fields, f"{name}.", source)
-    values = {k: _coerce(v, fields[k].type, f"{name}.{k}", source) for k, v in raw.items()}
-    return cls(**values)
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        raise _schema_error(exc, cls, name, source) from None
 
 
-def _typed(value: Any, kind: type, key: str, source: str):
-    return _coerce(value, kind.__name__, key, source)
+def _schema_error(exc: ValidationError, cls: type[BaseModel], prefix: str, source: str) -> RecipeError:
+    """pydantic's first error as ``FILE: section.key: problem (did you mean ...)``."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(part for part in [prefix, *loc] if part)
+    if error["type"] == "extra_forbidden":
+        return RecipeError(source, key, f"unknown key{closest(loc[-1], cls.model_fields)}")
+    message = error["msg"]
+    message = message[0].lower() + message[1:]
+    if error["type"] == "value_error":
+        return RecipeError(source, key, message.removeprefix("value error, "))
+    return RecipeError(source, key, f"got {error['input']!r}: {message}")
 
 
-def _coerce(value: Any, annotation: Any, key: str, source: str) -> Any:
-    """Light type checks for scalar fields; YAML reads `1e-4` as a string, so numbers in strings are converted."""
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    text = str(text).replace("typing.", "")
-    if value is None:
-        return None
-    kinds = {part.strip() for part in text.split("|")}
-    if "str" in kinds or "Any" in kinds or len(kinds - {"None"}) > 1:
-        return value
-    kind = (kinds - {"None"}).pop() if kinds - {"None"} else ""
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise RecipeError(source, key, f"must be true or false, got {value!r}")
-    elif kind in ("int", "float"):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise RecipeError(source, key, f"must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecipeError(source, key, f"must be a number, got {value!r}")
-        if kind == "int":
-            if float(value) != int(value):
-                raise RecipeError(source, key, f"must be an integer, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-    return value
+def _seed(value: Any, source: str) -> int:
+    class _Seed(_Section):
+        seed: int
+
+    return _section(_Seed, {"seed": value}, "", source).seed
 
 
 # ----------------------------------------------------------------------------------------------- sections
@@ -284,86 +384,23 @@ def _rewards(raw: Any, source: str) -> list[RewardSpec]:
         raise RecipeError(source, "rewards", "must be a list of `{name, weight, params}` entries")
     specs = []
     for i, entry in enumerate(raw):
-        key = f"rewards.{i}"
         if isinstance(entry, str):
             entry = {"name": entry}
         if not isinstance(entry, dict):
-            raise RecipeError(source, key, "must be a reward name or a `{name, weight, params}` mapping")
-        _check_keys(entry, ("name", "weight", "params"), f"{key}.", source)
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise RecipeError(source, f"{key}.name", "required (a registry name or `module:function`)")
-        weight = _coerce(entry.get("weight", 1.0), "float", f"{key}.weight", source)
-        params = entry.get("params") or {}
-        if not isinstance(params, dict):
-            raise RecipeError(source, f"{key}.params", "must be a mapping of parameter: value")
-        _check_reward(name, params, key, source)
-        specs.append(RewardSpec(name=name, weight=weight, params=params))
+            raise RecipeError(source, f"rewards.{i}", "must be a reward name or a `{name, weight, params}` mapping")
+        specs.append(_section(RewardSpec, {k: v for k, v in entry.items() if v is not None or k != "params"},
+                              f"rewards.{i}", source))
     return specs
 
 
-def _check_reward(name: str, params: dict, key: str, source: str) -> None:
-    if ":" in name:
-        try:
-            fn = resolve_function(name)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise RecipeError(source, f"{key}.name", str(exc)) from None
-        if params:
-            _check_signature(fn, params, key, source)
-        return
-    import rewards
-
-    if name not in rewards.names():
-        hint = _closest(name, rewards.names())
-        raise RecipeError(
-            source, f"{key}.name", f"unknown reward {name!r}{hint}; valid: {', '.join(rewards.names())}"
-        )
-    valid = rewards.parameters(name)
-    for param in params:
-        if param not in valid:
-            raise RecipeError(
-                source,
-                f"{key}.params.{param}",
-                f"unknown parameter for reward {name!r}{_closest(param, valid)}; "
-                f"valid: {', '.join(valid) or '(none)'}",
-            )
-    missing = [p for p, d in valid.items() if d is inspect.Parameter.empty and p not in params]
-    if missing:
-        raise RecipeError(source, f"{key}.params", f"reward {name!r} needs: {', '.join(missing)}")
-
-
-def _check_signature(fn, params: dict, key: str, source: str) -> None:
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    for param in params:
-        if param not in sig.parameters:
-            raise RecipeError(source, f"{key}.params.{param}", f"not a parameter of {fn.__name__}")
-
-
-def resolve_function(path: str):
-    """`package.module:function` -> the function. A function whose first parameter is not `completions`
-    is treated as a factory and called with the reward's params by the launcher."""
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"{path!r} is not a `module:function` path")
-    obj = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise ValueError(f"{path!r} is not callable")
-    return obj
-
-
 def _trl_fields(section: str, raw: Any, source: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The TRL config fields of the ``grpo``/``sft`` section, each typed as the installed TRL declares it."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(source, section, f"must be a mapping, got {type(raw).__name__}")
-    fields = trl_fields(section)
+    cls = _trl_class(section)
+    fields = dataclass_fields(cls)
     out = {}
     for key, value in raw.items():
         if key in extra:
@@ -371,28 +408,34 @@ def _trl_fields(section: str, raw: Any, source: str, extra: tuple[str, ...] = ()
         if key in _MANAGED:
             raise RecipeError(source, f"{section}.{key}", _MANAGED[key])
         if key not in fields:
-            cls = "GRPOConfig" if section == "grpo" else "SFTConfig"
-            hint = _REMOVED_HINTS.get(key, "")
-            closest = _closest(key, fields)
             import trl
 
-            message = f"not a field of {cls} in the installed TRL {trl.__version__}"
+            hint = _REMOVED_HINTS.get(key, "")
+            message = f"not a field of {cls.__name__} in the installed TRL {trl.__version__}"
             message += f"; {hint}" if hint else ""
-            raise RecipeError(source, f"{section}.{key}", message + closest)
-        out[key] = _coerce(value, fields[key].type, f"{section}.{key}", source)
+            raise RecipeError(source, f"{section}.{key}", message + closest(key, fields))
+        out[key] = _typed(cls, key, value, f"{section}.{key}", source, GRPO_CHOICES if section == "grpo" else None)
     return out
 
 
-def trl_fields(section: str) -> dict[str, dataclasses.Field]:
-    """The dataclass fields of the installed TRL's GRPOConfig (``grpo``) or SFTConfig (``sft``)."""
+def _typed(cls, key: str, value: Any, where: str, source: str, choices=None) -> Any:
+    try:
+        return coerce_field(cls, key, value, choices)
+    except FieldError as exc:
+        raise RecipeError(source, where, str(exc)) from None
+
+
+def _trl_class(section: str):
     if section == "grpo":
-        from trl import GRPOConfig as cls
-    else:
-        from trl import SFTConfig as cls
-    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+        from trl import GRPOConfig
+
+        return GRPOConfig
+    from trl import SFTConfig
+
+    return SFTConfig
 
 
-def _lora(raw: Any, source: str) -> dict[str, Any] | None:
+def _lora(raw: Any, source: str) -> LoraSection | None:
     if raw in (None, False):
         return None
     if raw is True:
@@ -404,14 +447,17 @@ def _lora(raw: Any, source: str) -> dict[str, Any] | None:
         return None
     from peft import LoraConfig
 
-    fields = {f.name: f for f in dataclasses.fields(LoraConfig) if f.init}
-    out = {}
+    save = raw.pop("save", "merged")
+    fields = dataclass_fields(LoraConfig)
+    config = {}
     for key, value in raw.items():
         if key not in fields:
-            raise RecipeError(source, f"lora.{key}", f"not a field of peft.LoraConfig{_closest(key, fields)}")
-        out[key] = _coerce(value, fields[key].type, f"lora.{key}", source)
-    out.setdefault("task_type", "CAUSAL_LM")
-    return out
+            raise RecipeError(source, f"lora.{key}", f"not a field of peft.LoraConfig{closest(key, [*fields, 'save'])}")
+        config[key] = _typed(LoraConfig, key, value, f"lora.{key}", source)
+    config.setdefault("task_type", "CAUSAL_LM")
+    if isinstance(config.get("r"), int) and config["r"] < 1:
+        raise RecipeError(source, "lora.r", f"the adapter rank must be at least 1, got {config['r']}")
+    return _section(LoraSection, {"save": save, "config": config}, "lora", source)
 
 
 def _sft(raw: Any, source: str) -> SftSection | None:
@@ -419,24 +465,11 @@ def _sft(raw: Any, source: str) -> SftSection | None:
         return None
     if not isinstance(raw, dict):
         raise RecipeError(source, "sft", "must be a mapping (data, limit and SFTConfig fields)")
-    ours = ("data", "limit", "enabled")
     if raw.get("enabled", True) is False:
         return None
-    config = _trl_fields("sft", raw, source, extra=ours)
-    return SftSection(
-        data=raw.get("data"),
-        limit=_coerce(raw.get("limit"), "int | None", "sft.limit", source),
-        config=config,
-    )
-
-
-def eval_fields() -> dict[str, dataclasses.Field] | None:
-    """Fields of evalsuite's EvalConfig, or None while evalsuite is not importable."""
-    try:
-        from evalsuite.runner import EvalConfig
-    except ImportError:
-        return None
-    return {f.name: f for f in dataclasses.fields(EvalConfig) if f.init}
+    config = _trl_fields("sft", raw, source, extra=("data", "limit", "enabled"))
+    ours = {k: raw[k] for k in ("data", "limit") if raw.get(k) is not None}
+    return _section(SftSection, {**ours, "config": config}, "sft", source)
 
 
 def _eval(raw: Any, data: DataSection, source: str) -> EvalSection | None:
@@ -446,29 +479,26 @@ def _eval(raw: Any, data: DataSection, source: str) -> EvalSection | None:
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(source, "eval", "must be a mapping (data, every_n_steps, before and EvalConfig fields)")
-    ours = {"data": "str | None", "every_n_steps": "int | None", "before": "bool"}
+    from evalsuite.config import EvalConfig
+
+    ours = ("data", "every_n_steps", "before")
     managed = ("model", "output_dir")
-    fields = eval_fields()
+    fields = dataclass_fields(EvalConfig)
     config = {}
     for key, value in raw.items():
         if key in ours:
             continue
         if key in managed:
             raise RecipeError(source, f"eval.{key}", "set by the launcher (the model being trained, output_dir/eval)")
-        if fields is not None and key not in fields:
+        if key not in fields:
             valid = [*ours, *(k for k in fields if k not in managed)]
-            raise RecipeError(source, f"eval.{key}", f"not an evalsuite EvalConfig field{_closest(key, valid)}")
-        config[key] = _coerce(value, fields[key].type, f"eval.{key}", source) if fields else value
-    section = EvalSection(
-        data=raw.get("data") or data.eval,
-        every_n_steps=_coerce(raw.get("every_n_steps"), ours["every_n_steps"], "eval.every_n_steps", source),
-        before=_coerce(raw.get("before", False), "bool", "eval.before", source),
-        config=config,
-    )
+            raise RecipeError(source, f"eval.{key}", f"not an evalsuite EvalConfig field{closest(key, valid)}")
+        config[key] = value if key in _EVAL_FLEXIBLE else _typed(EvalConfig, key, value, f"eval.{key}", source)
+    values = {k: raw[k] for k in ours if raw.get(k) is not None}
+    values.setdefault("data", data.eval)
+    section = _section(EvalSection, {**values, "config": config}, "eval", source)
     if not section.data:
         raise RecipeError(source, "eval.data", "no validation set: set eval.data or data.eval")
-    if section.every_n_steps is not None and section.every_n_steps < 1:
-        raise RecipeError(source, "eval.every_n_steps", "must be at least 1")
     return section
 
 
@@ -487,14 +517,16 @@ def _device_defaults(values: dict[str, Any], cpu: bool) -> dict[str, Any]:
 
 
 def grpo_config(recipe: Recipe, *, cpu: bool | None = None):
-    """The GRPOConfig this recipe asks for (reward weights from the `rewards` section)."""
+    """The GRPOConfig this recipe asks for (reward weights from the `rewards` section; checkpoints every
+    50 steps, the last two kept, unless the section says otherwise)."""
     from trl import GRPOConfig
 
     values = {
         "output_dir": str(Path(recipe.output_dir) / "grpo"),
         "report_to": "none",
         "logging_steps": 1,
-        "save_strategy": "no",
+        "save_strategy": "steps",
+        **CHECKPOINTS["grpo"],
         "seed": recipe.seed,
         **recipe.grpo,
         "reward_weights": [spec.weight for spec in recipe.rewards],
@@ -503,7 +535,8 @@ def grpo_config(recipe: Recipe, *, cpu: bool | None = None):
 
 
 def sft_config(recipe: Recipe, *, cpu: bool | None = None):
-    """The SFTConfig of the warm-up stage (completion-only loss unless the recipe says otherwise)."""
+    """The SFTConfig of the warm-up stage (completion-only loss and checkpoints every 200 steps, the last
+    two kept, unless the recipe says otherwise)."""
     from trl import SFTConfig
 
     assert recipe.sft is not None
@@ -511,7 +544,8 @@ def sft_config(recipe: Recipe, *, cpu: bool | None = None):
         "output_dir": str(Path(recipe.output_dir) / "sft"),
         "report_to": "none",
         "logging_steps": 10,
-        "save_strategy": "no",
+        "save_strategy": "steps",
+        **CHECKPOINTS["sft"],
         "seed": recipe.seed,
         "completion_only_loss": True,
         **recipe.sft.config,
@@ -532,3 +566,19 @@ def _build(cls, values: dict[str, Any], section: str, source: str):
         return cls(**values)
     except (ValueError, TypeError) as exc:
         raise RecipeError(source, section, f"{cls.__name__} rejected these settings: {exc}") from None
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two ``Recipe.to_dict()`` results, as ``key: old -> new``.
+
+    >>> changed_keys({"grpo": {"beta": 0.0, "max_steps": 9}}, {"grpo": {"beta": 0.1, "max_steps": 9}})
+    ['grpo.beta: 0.0 -> 0.1']
+    """
+    out = []
+    for key in dict.fromkeys([*old, *new]):
+        a, b = old.get(key, "(unset)"), new.get(key, "(unset)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out

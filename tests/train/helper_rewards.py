@@ -15,3 +15,11 @@ def make_constant(value: float = 1.0):
         return [value] * len(completions)
 
     return constant
+
+
+def slow_digit_count(completions, seconds: float = 0.2, **kwargs):
+    """:func:`digit_count` after a pause, so a test can interrupt a run between two steps."""
+    import time
+
+    time.sleep(seconds)
+    return digit_count(completions)

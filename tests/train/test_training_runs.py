@@ -9,7 +9,7 @@ import pytest
 import torch
 from train_helpers import tiny_recipe
 
-from train import launcher
+from train import launcher, modeling
 from train import recipe as R
 from train.cli import main as cli_main
 
@@ -59,12 +59,13 @@ def test_grpo_with_weighted_registry_and_user_rewards_via_cli(tiny_text_model, a
 def test_lora_trains_only_the_adapter(tiny_text_model, arithmetic_data, tmp_path):
     recipe = R.from_dict(
         tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run",
-                    lora={"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]},
+                    lora={"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"], "save": "adapter"},
                     rewards=["helper_rewards:digit_count"],  # varies within a group, so gradients flow
                     grpo={"learning_rate": 1e-2}),
         source="lora.yaml",
     )
-    result = launcher.run(recipe, save=False)
+    result = launcher.run(recipe)
+    assert (tmp_path / "run" / "final" / "adapter_config.json").exists()  # lora.save: adapter
     model = result.model
     from peft import PeftModel
 
@@ -87,8 +88,8 @@ def test_sft_then_grpo_with_evals_at_each_stage(tiny_text_model, arithmetic_data
         ),
         source="sft.yaml",
     )
-    before = {n: p.detach().clone() for n, p in launcher.load_model(recipe)[0].named_parameters()}
-    result = launcher.run(recipe, save=False)
+    before = {n: p.detach().clone() for n, p in modeling.load_model(recipe)[0].named_parameters()}
+    result = launcher.run(recipe)
     assert list(result.metrics) == ["before", "after_sft", "after"]
     assert all("accuracy" in m and "format_rate" in m for m in result.metrics.values())
     assert any("loss" in e for e in result.log_history["sft"])
@@ -102,12 +103,12 @@ def test_freeze_first_layers(tiny_text_model, arithmetic_data, tmp_path):
         tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run", model={"freeze_layers": 1}),
         source="freeze.yaml",
     )
-    model, _, is_vlm = launcher.load_model(recipe)
+    model, _, is_vlm = modeling.load_model(recipe)
     assert not is_vlm
     assert not any(p.requires_grad for p in model.model.layers[0].parameters())
     assert all(p.requires_grad for p in model.model.layers[1].parameters())
     with pytest.raises(R.RecipeError, match=r"freeze\.yaml: model\.freeze_vision_tower: .*no vision tower"):
-        launcher.freeze(model, R.from_dict(tiny_recipe(tiny_text_model, arithmetic_data, tmp_path,
+        modeling.freeze(model, R.from_dict(tiny_recipe(tiny_text_model, arithmetic_data, tmp_path,
                                                         model={"freeze_vision_tower": True}), source="freeze.yaml"))
 
 
@@ -132,12 +133,15 @@ def test_vlm_sft_then_grpo_on_counting_squares(tmp_path):
                      "max_completion_length": 8, "learning_rate": 1e-4, "disable_tqdm": True,
                      "logging_steps": 1},
             "eval": {"before": True, "max_tokens": 8, "limit": 2},
+            "preflight": {"prompts": 2, "stop": False},
         },
         source="vlm.yaml",
     )
-    train_rows = launcher.grpo_rows(recipe, str(data), limit=None, key="data.train")
+    from train.data import grpo_rows
+
+    train_rows = grpo_rows(recipe, str(data), limit=None, key="data.train")
     assert train_rows[0]["images"][0].size == (56, 56) and train_rows[0]["solution"].isdigit()
-    result = launcher.run(recipe, save=False, progress=False)
+    result = launcher.run(recipe, progress=False)
     model = result.model
     assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
     assert not any(p.requires_grad for n, p in model.named_parameters() if ".visual." in n and "merger" not in n)
@@ -169,3 +173,33 @@ def test_two_cpu_processes_with_torchrun(tiny_text_model, arithmetic_data, tmp_p
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["world_size"] == 2
     assert done.stdout.count('"output_dir"') == 1  # only rank 0 prints the result
+
+
+def test_periodic_evals_under_torchrun_wait_at_the_launchers_barrier(tiny_text_model, arithmetic_data, tmp_path):
+    """Rank 0 evaluates for 5 s at each step while rank 1 waits at the launcher's own barrier (a gloo group
+    with a 6 h timeout), not inside the next step's collective (bound by the 30 min ddp_timeout on GPUs)."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    recipe = tiny_recipe(tiny_text_model, arithmetic_data, tmp_path / "run", imports=["helper_slow_eval"],
+                         eval={"data": str(arithmetic_data["heldout"]), "every_n_steps": 1, "limit": 1,
+                               "max_tokens": 4, "rewards": {"slow_format": {"seconds": 5}}})
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "train", str(path)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert {"grpo-step1", "grpo-step2", "after"} <= set(summary["metrics"])
+    waits = [float(s) for s in re.findall(r"rank 1 waited ([\d.]+) s for rank 0", done.stderr)]
+    assert len(waits) >= 3 and all(w >= 4.5 for w in waits[:3])  # step 1, step 2, after
