@@ -158,3 +158,27 @@ def check_model_path(model: str) -> None:
     looks_local = model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
     if not p.exists() and (looks_local or "/" not in model):
         raise EvalError(f"model path {model!r} does not exist")
+
+
+def adapter_base(model: str) -> str | None:
+    """The base model a PEFT adapter folder was trained on (``adapter_config.json`` without ``config.json``),
+    else ``None``: transformers loads such a folder onto its base, but its config lives with the base.
+
+    >>> adapter_base("Qwen/Qwen2.5-0.5B") is None
+    True
+    """
+    import json
+    from pathlib import Path
+
+    folder = Path(model).expanduser()
+    adapter = folder / "adapter_config.json"
+    if not adapter.is_file() or (folder / "config.json").is_file():
+        return None
+    try:
+        base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError) as err:
+        raise EvalError(f"{adapter}: unreadable adapter config ({err})") from None
+    if not isinstance(base, str) or not base:
+        raise EvalError(f"{adapter}: no base_model_name_or_path; cannot tell which model the adapter belongs to")
+    return base
+

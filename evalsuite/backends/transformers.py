@@ -10,6 +10,7 @@ from evalsuite.backends.base import (
     Completion,
     Prompt,
     Sampling,
+    adapter_base,
     as_pil,
     check_model_path,
     cut_at_stop,
@@ -37,8 +38,11 @@ class TransformersBackend:
         if model is None:
             check_model_path(config.model)
             resolve_device(getattr(config, "device", None))  # a bad --device fails before the weights load
+            base = adapter_base(config.model)
+            if base is not None:
+                _require_peft(config.model)
             try:
-                model_config = transformers.AutoConfig.from_pretrained(config.model)
+                model_config = transformers.AutoConfig.from_pretrained(base or config.model)
                 is_vlm = hasattr(model_config, "vision_config")
                 dtype = getattr(config, "dtype", "auto") or "auto"
                 auto = transformers.AutoModelForImageTextToText if is_vlm else transformers.AutoModelForCausalLM
@@ -46,7 +50,7 @@ class TransformersBackend:
                 if is_vlm:
                     processor = transformers.AutoProcessor.from_pretrained(config.model)
                     tokenizer = tokenizer or processor.tokenizer
-                tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(config.model)
+                tokenizer = tokenizer or _tokenizer(transformers, config.model, base)
             except (OSError, ValueError) as err:
                 raise EvalError(f"cannot load model {config.model!r}: {_first_line(err)}") from None
             model.to(resolve_device(getattr(config, "device", None)))
@@ -241,3 +245,22 @@ def _as_set(value: Any) -> set[int]:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
+
+
+def _require_peft(model: str) -> None:
+    try:
+        import peft  # noqa: F401
+    except ImportError:
+        raise EvalError(f"{model!r} is a PEFT adapter folder: install peft (pip install 'grpokit[train]') "
+                        "or load a merged model") from None
+
+
+def _tokenizer(transformers: Any, model: str, base: str | None) -> Any:
+    """The folder's own tokenizer; an adapter folder saved without one uses its base model's."""
+    try:
+        return transformers.AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError):
+        if base is None:
+            raise
+        return transformers.AutoTokenizer.from_pretrained(base)
+

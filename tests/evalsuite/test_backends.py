@@ -7,6 +7,7 @@ import pytest
 
 from evalsuite.backends.base import (
     Sampling,
+    adapter_base,
     check_model_path,
     cut_at_stop,
     render_chat,
@@ -106,6 +107,32 @@ def test_check_model_path(tmp_path):
     for bad in (str(tmp_path / "missing"), "./missing", "missing-folder", ""):
         with pytest.raises(EvalError):
             check_model_path(bad)
+
+
+@pytest.mark.parametrize("files,expected", [
+    ({"adapter_config.json": '{"base_model_name_or_path": "/models/base"}'}, "/models/base"),
+    ({"adapter_config.json": '{"base_model_name_or_path": "/models/base"}', "config.json": "{}"}, None),  # merged
+    ({"config.json": "{}"}, None),
+    ({"adapter_config.json": "{}"}, "no base_model_name_or_path"),
+    ({"adapter_config.json": "{not json"}, "unreadable adapter config"),
+])
+def test_an_adapter_folder_names_its_base(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    if expected is None or expected.startswith("/"):
+        assert adapter_base(str(tmp_path)) == expected
+    else:
+        with pytest.raises(EvalError, match=expected):
+            adapter_base(str(tmp_path))
+
+
+def test_the_vllm_backend_refuses_an_adapter_folder_in_one_line(tmp_path):
+    from evalsuite.backends import load_backend
+    from evalsuite.config import EvalConfig
+
+    (tmp_path / "adapter_config.json").write_text('{"base_model_name_or_path": "/models/base"}')
+    with pytest.raises(EvalError, match="PEFT adapter folder: the vllm backend needs a merged model"):
+        load_backend("vllm", EvalConfig(model=str(tmp_path), data="d.jsonl", backend="vllm"))
 
 
 def test_unknown_backend_is_refused():

@@ -76,8 +76,10 @@ def test_sft_lora_adapter_is_saved_against_the_sft_weights(tiny_text_model, arit
     adapter = json.loads((run / "final" / "adapter_config.json").read_text())
     assert adapter["base_model_name_or_path"] == str(run / "sft" / "model")
     model = AutoModelForCausalLM.from_pretrained(str(run / "final"))  # transformers resolves the base itself
-    config = make_config(None, {"data": str(arithmetic_data["heldout"]), "max_tokens": 12, "limit": 6,
-                                "rewards": ["format", "accuracy"], "output_dir": str(tmp_path / "reloaded")})
+    settings = {"data": str(arithmetic_data["heldout"]), "max_tokens": 12, "limit": 6, "rewards": ["format", "accuracy"]}
+    config = make_config(None, {**settings, "output_dir": str(tmp_path / "reloaded")})
     reloaded = evaluate(config, model=model, tokenizer=result.processing_class, progress=False)
     assert reloaded["metrics"] == result.metrics["after"]
     assert _samples(tmp_path / "reloaded") == _samples(run / "eval" / "after")
+    by_path = make_config(None, {**settings, "model": str(run / "final"), "output_dir": str(tmp_path / "by_path")})
+    assert evaluate(by_path, progress=False)["metrics"] == result.metrics["after"]  # evalsuite resolves the base
