@@ -22,8 +22,11 @@ LEARNING_RATE = 1e-3
 
 def _start(recipe_path, *flags, log):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    # pytest-xdist workers ignore SIGINT and a child inherits that (Python then never raises KeyboardInterrupt):
+    # give the run the disposition a terminal would
     return subprocess.Popen([sys.executable, "-m", "train", str(recipe_path), *flags], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(path, process, timeout=300):
