@@ -24,15 +24,6 @@ def outcomes(texts: list[str], golds: list[str], timeout: float) -> list[Outcome
     return result
 
 
-def correctness(texts: list[str], golds: list[str], timeout: float) -> list[bool | None]:
-    """``verify(text, gold)`` per completion through the batch path; ``None`` where the gold is empty.
-
-    >>> correctness(["<answer>4</answer>", "5", "4"], ["4", "4", ""], timeout=5.0)
-    [True, False, None]
-    """
-    return [None if outcome is None else outcome.equal for outcome in outcomes(texts, golds, timeout)]
-
-
 def _accuracy_rows(texts, kwargs, *, gold_key, timeout, skip_undecided):
     """Rows of ``accuracy``: gold, extracted answer, verdict and outcome status (None without gold), value."""
     golds = gold_texts(kwargs, gold_key, len(texts))
@@ -64,7 +55,7 @@ def accuracy(gold_key: str = "solution", timeout: float = 5.0, skip_undecided: b
     gold_key = check_gold_key("accuracy", gold_key)
     timeout = check_number("accuracy", "timeout", timeout, low=0, low_open=True)
     check("accuracy", "skip_undecided", skip_undecided, "True or False", isinstance(skip_undecided, bool))
-    return Reward("accuracy", _accuracy_rows, gold_key=gold_key, timeout=timeout, skip_undecided=skip_undecided)
+    return Reward("accuracy", _accuracy_rows, columns=("answer", "status"), gold_key=gold_key, timeout=timeout, skip_undecided=skip_undecided)
 
 
 def _exact_match_rows(texts, kwargs, *, gold_key, tag):
@@ -93,4 +84,4 @@ def exact_match(gold_key: str = "solution", tag: str | None = None) -> Reward:
     gold_key = check_gold_key("exact_match", gold_key)
     check("exact_match", "tag", tag, "None or a tag name such as 'latex'",
           tag is None or (isinstance(tag, str) and TAG_NAME.fullmatch(tag) is not None))
-    return Reward("exact_match", _exact_match_rows, gold_key=gold_key, tag=tag)
+    return Reward("exact_match", _exact_match_rows, columns=("answer",), gold_key=gold_key, tag=tag)

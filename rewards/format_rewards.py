@@ -71,7 +71,7 @@ def format(tags: tuple[str, ...] = ("think", "answer"), prefilled_think: bool = 
     """
     tags = _check_tags("format", tags)
     check("format", "prefilled_think", prefilled_think, "True or False", isinstance(prefilled_think, bool))
-    return Reward("format", _format_rows, tags=tags, prefilled_think=prefilled_think)
+    return Reward("format", _format_rows, columns=("problem",), tags=tags, prefilled_think=prefilled_think)
 
 
 def _first_closed_end(text: str, tag: str) -> int | None:
@@ -176,4 +176,4 @@ def reasoning_steps(min_steps: int = 3) -> Reward:
     [1.0, 0.6666666666666666, 0.0]
     """
     min_steps = check_number("reasoning_steps", "min_steps", min_steps, low=1, integer=True)
-    return Reward("reasoning_steps", _reasoning_steps_rows, min_steps=min_steps)
+    return Reward("reasoning_steps", _reasoning_steps_rows, columns=("steps",), min_steps=min_steps)

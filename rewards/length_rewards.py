@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from rewards.accuracy_rewards import correctness
+from rewards.accuracy_rewards import outcomes
 from rewards.completions import completion_lengths, gold_texts, group_ids
 from rewards.registry import Reward, check_gold_key, check_number, register
 
@@ -14,19 +14,25 @@ def _length_rows(texts, kwargs, *, gold_key, timeout):
     """Rows of ``length``: L, its group and the group's bounds, the verdict, lambda, and the value."""
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
     groups = group_ids(kwargs.get("prompts"), len(texts))
-    correct = correctness(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
+    graded = outcomes(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
     bounds: dict[int, tuple[int, int]] = {}
     for group, length in zip(groups, lengths, strict=True):
         low, high = bounds.get(group, (length, length))
         bounds[group] = (min(low, length), max(high, length))
     rows = []
-    for group, length, ok in zip(groups, lengths, correct, strict=True):
+    for group, length, outcome in zip(groups, lengths, graded, strict=True):
         low, high = bounds[group]
         lam = 0.0 if high == low else 0.5 - (length - low) / (high - low)
+        ok = None if outcome is None else outcome.equal
         value = None if ok is None else (lam if ok else min(0.0, lam))
         rows.append({"length": length, "group": group, "group_min": low, "group_max": high,
-                     "correct": ok, "lambda": lam, "value": value})
+                     "correct": ok, "lambda": lam, **_verdict(outcome), "value": value})
     return rows
+
+
+def _verdict(outcome) -> dict:
+    """The answer read and the outcome status behind a correctness verdict (both None without a gold)."""
+    return {"answer": outcome and outcome.answer, "status": outcome and outcome.status.value}
 
 
 @register("length")
@@ -41,20 +47,21 @@ def length(gold_key: str = "solution", timeout: float = 5.0) -> Reward:
     """
     gold_key = check_gold_key("length", gold_key)
     timeout = check_number("length", "timeout", timeout, low=0, low_open=True)
-    return Reward("length", _length_rows, gold_key=gold_key, timeout=timeout)
+    return Reward("length", _length_rows, columns=("answer", "status"), gold_key=gold_key, timeout=timeout)
 
 
 def _cosine_rows(texts, kwargs, *, max_len, min_value_wrong, max_value_wrong, min_value_correct,
                  max_value_correct, gold_key, timeout):
     """Rows of ``cosine``: L, the verdict, the clamped progress p, and the value."""
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
-    correct = correctness(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
+    graded = outcomes(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
     rows = []
-    for length, ok in zip(lengths, correct, strict=True):
+    for length, outcome in zip(lengths, graded, strict=True):
+        ok = None if outcome is None else outcome.equal
         progress = min(length / max_len, 1.0)
         lo, hi = (min_value_correct, max_value_correct) if ok else (max_value_wrong, min_value_wrong)
         value = None if ok is None else lo + 0.5 * (hi - lo) * (1.0 + math.cos(math.pi * progress))
-        rows.append({"length": length, "correct": ok, "progress": progress, "value": value})
+        rows.append({"length": length, "correct": ok, "progress": progress, **_verdict(outcome), "value": value})
     return rows
 
 
@@ -84,7 +91,7 @@ def cosine(
         "min_value_correct": min_value_correct, "max_value_correct": max_value_correct,
     }
     values = {param: check_number(name, param, v) for param, v in values.items()}
-    return Reward(name, _cosine_rows, max_len=max_len, **values, gold_key=check_gold_key(name, gold_key),
+    return Reward(name, _cosine_rows, columns=("answer", "status"), max_len=max_len, **values, gold_key=check_gold_key(name, gold_key),
                   timeout=check_number(name, "timeout", timeout, low=0, low_open=True))
 
 

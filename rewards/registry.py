@@ -22,15 +22,22 @@ class Reward:
     It holds a module-level row function and plain parameters, so it pickles; its ``__name__`` is
     the registry name, so TRL logs ``rewards/<name>/mean``. ``rows`` returns, per completion, a dict
     of what the reward saw (lengths, answers, parts of the formula) with the score under ``"value"``.
+    When the trainer passes ``log_extra``/``log_metric`` (TRL does), the row keys in ``columns`` become
+    columns of its completions table and graded rewards log their no-answer, timeout and error counts.
     """
 
-    def __init__(self, name: str, rows: Callable[..., list[dict]], **params: Any):
+    def __init__(self, name: str, rows: Callable[..., list[dict]], *, columns: tuple[str, ...] = (), **params: Any):
         self.__name__ = name
         self._rows = rows
+        self.columns = columns
         self.params = params
 
     def __call__(self, completions, **kwargs) -> list[float | None]:
-        return [row["value"] for row in self.rows(completions, **kwargs)]
+        from rewards.adapters import trl
+
+        rows = self.rows(completions, **kwargs)
+        trl.report(self.__name__, rows, self.columns, kwargs)
+        return [row["value"] for row in rows]
 
     def rows(self, completions, **kwargs) -> list[dict[str, Any]]:
         """Per completion: what the reward saw, and its ``"value"``."""
@@ -125,7 +132,7 @@ def parameters(name: str) -> dict[str, Any]:
     }
 
 
-def get(name: str, **params: Any) -> RewardFn:
+def get(name: str, *, asynchronous: bool = False, **params: Any) -> RewardFn:
     """A configured reward by name.
 
     Raises ValueError naming the valid rewards for an unknown name, and the valid parameters for an
@@ -136,7 +143,13 @@ def get(name: str, **params: Any) -> RewardFn:
     'cosine'
 
     A ``"module:function"`` name is a user's reward, resolved by ``rewards.loading.load_reward``.
+    ``asynchronous=True`` returns the reward as a coroutine TRL awaits concurrently with its other async
+    rewards (``rewards.adapters.trl.AsyncReward``: the reward runs in a worker thread).
     """
+    if asynchronous:
+        from rewards.adapters.trl import AsyncReward
+
+        return AsyncReward(get(name, **params))
     if isinstance(name, str) and ":" in name:
         from rewards.loading import load_reward
 

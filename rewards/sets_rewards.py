@@ -95,4 +95,4 @@ def iou(gold_key: str = "solution", fuzzy: float | None = None) -> Reward:
     gold_key = check_gold_key("iou", gold_key)
     ok = fuzzy is None or (isinstance(fuzzy, (int, float)) and not isinstance(fuzzy, bool) and 0 < fuzzy <= 1)
     check("iou", "fuzzy", fuzzy, "None (exact items) or a similarity in (0, 1], e.g. 0.9", ok)
-    return Reward("iou", _iou_rows, gold_key=gold_key, fuzzy=None if fuzzy is None else float(fuzzy))
+    return Reward("iou", _iou_rows, columns=("matched",), gold_key=gold_key, fuzzy=None if fuzzy is None else float(fuzzy))

@@ -59,7 +59,7 @@ def test_explain_builtin_reward():
     assert info["reward"] == "cosine" and info["text"] == GOOD
     assert info["length"] == 100 and info["length_unit"] == "tokens"
     assert info["answer"] == "4" and info["gold"] == "4" and info["gold_answer"] == "4"
-    assert info["details"] == {"length": 100, "correct": True, "progress": 0.1}
+    assert info["details"] == {"length": 100, "correct": True, "progress": 0.1, "answer": "4", "status": "equal"}
     assert info["value"] == rewards.cosine()([GOOD], solution="4", completion_ids=[[1] * 100])[0]
     assert info["outcome"]["status"] == "equal" and info["outcome"]["answer"] == "4"
 
