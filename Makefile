@@ -9,7 +9,7 @@ TORCH  := torch==2.13.0
 VLLM_VENV := .venv-vllm
 VLLM_PY   := $(VLLM_VENV)/bin/python
 
-.PHONY: install demo test test-vllm lint bench clean
+.PHONY: install demo test test-vllm test-light lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,15 @@ $(VLLM_VENV)/.installed: pyproject.toml
 test-vllm: $(VLLM_VENV)/.installed
 	$(VLLM_PY) -m pytest -q -m vllm -p no:cacheprovider tests/evalsuite
 
+# The light install (`pip install grpokit`, no extras, so no torch) in a fresh venv, run from outside the
+# checkout: rewards, `evalsuite score`, and the one-line hints naming the extra a command needs.
+LIGHT_VENV := .venv-light
+test-light:
+	rm -rf $(LIGHT_VENV)
+	$(PYTHON) -m venv $(LIGHT_VENV)
+	$(LIGHT_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LIGHT_VENV)/bin/python -m pip install -q .
+	cd /tmp && $(abspath $(LIGHT_VENV))/bin/python $(abspath tests/light/smoke.py)
+
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VLLM_VENV) $(LIGHT_VENV) out .pytest_cache .hypothesis

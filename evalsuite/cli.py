@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from evalsuite.errors import EvalError
+from rewards.extras import missing_extra
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except EvalError as err:
         print(f"evalsuite: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        hint = missing_extra(err, f"evalsuite {args.command}")
+        if hint is None:
+            raise
+        print(f"evalsuite: error: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("evalsuite: interrupted; finished prompts are saved, rerun the same command to resume", file=sys.stderr)

@@ -9,6 +9,8 @@ import logging
 import shlex
 import sys
 
+from rewards.extras import missing_extra
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -67,10 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     ours, overrides = split_overrides(argv)
     args = build_parser().parse_args(ours)
-    from train import launcher
-    from train.errors import RecipeError, RunStopped
-    from train.evaluation import is_main
-    from train.recipe import load
+    try:
+        from train import launcher
+        from train.errors import RecipeError, RunStopped
+        from train.evaluation import is_main
+        from train.recipe import load
+    except ModuleNotFoundError as err:
+        hint = missing_extra(err, "grpo-train")
+        if hint is None:
+            raise
+        print(f"grpo-train: {hint}", file=sys.stderr)
+        return 2
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
@@ -96,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     except RunStopped as exc:
         print(exc, file=sys.stderr)
         return 3
+    except ModuleNotFoundError as exc:
+        hint = missing_extra(exc, "grpo-train")
+        if hint is None:
+            raise
+        print(f"grpo-train: {hint}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if is_main():  # one line per run, not one per process
             again = [a for a in argv if a not in ("--overwrite", "--resume", "--allow-changes")]
