@@ -10,16 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalsuite.errors import EvalError, locate
+from evalsuite.errors import DataError, locate
+from evalsuite.prompting import PromptBuilder
 
 SPLIT_SEPARATOR = "::"
 # a hub id: NAME or ORG/NAME, optionally :CONFIG, and no file extension a local file would have
 _HUB_ID = re.compile(r"^(?![./~])[\w.-]+(/[\w.-]+)?(:[\w.-]+)?$(?<!\.jsonl)(?<!\.json)(?<!\.parquet)(?<!\.ndjson)")
 _SAVED_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
-
-
-class DataError(EvalError):
-    """A data file or row that cannot be used; the message is one line naming file, line and problem."""
 
 
 @dataclass
@@ -96,45 +93,6 @@ def read_located_rows(
     return rows if limit is None else rows[:limit]
 
 
-def build_messages(
-    row: dict,
-    *,
-    system_prompt: str | None = None,
-    prompt_key: str = "prompt",
-    messages_key: str = "messages",
-) -> list[dict]:
-    """The chat messages a row asks the model to answer, with the system prompt applied as training does.
-
-    A ``messages`` column (or a conversational ``prompt`` column, TRL's format) is used as is; a text
-    ``prompt`` becomes one user message. ``system_prompt`` is prepended as a system message unless the
-    messages already start with one (the row's own system prompt wins).
-
-    >>> build_messages({"prompt": "1+1?"}, system_prompt="Be brief.")
-    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': '1+1?'}]
-    """
-    if not isinstance(row, dict):
-        raise DataError(f"expected a JSON object, got {type(row).__name__}")
-    value = row.get(messages_key)
-    key = messages_key
-    if value is None:
-        value, key = row.get(prompt_key), prompt_key
-    if value is None:
-        raise DataError(f"missing column {prompt_key!r} or {messages_key!r}")
-    if isinstance(value, str):
-        if not value.strip():
-            raise DataError(f"column {key!r} is empty")
-        messages = [{"role": "user", "content": value}]
-    elif isinstance(value, list):
-        messages = [_check_message(m, key, i) for i, m in enumerate(value)]
-        if not messages:
-            raise DataError(f"column {key!r} is an empty list of messages")
-    else:
-        raise DataError(f"column {key!r} must be text or a list of messages, got {type(value).__name__}")
-    if system_prompt and messages[0]["role"] != "system":
-        messages.insert(0, {"role": "system", "content": system_prompt})
-    return messages
-
-
 def to_examples(
     located_rows: list[tuple[str, dict]],
     *,
@@ -153,8 +111,6 @@ def to_examples(
     ``id`` column is its id (ids must be unique); without one, its 0-based position is.
     """
     if prompts is None:
-        from evalsuite.prompting import PromptBuilder
-
         prompts = PromptBuilder(system_prompt=system_prompt, prompt_key=prompt_key, messages_key=messages_key,
                                 solution_key=solution_key)
     examples: list[Example] = []
@@ -222,12 +178,6 @@ def _resolve_image(image: Any, source: str | None) -> Any:
         return image
     candidate = Path(source.split("::")[0]).parent / image
     return str(candidate) if candidate.exists() else image
-
-
-def _check_message(message: Any, key: str, i: int) -> dict:
-    if not isinstance(message, dict) or "role" not in message or "content" not in message:
-        raise DataError(f"column {key!r}: message {i} must be an object with 'role' and 'content'")
-    return dict(message)
 
 
 def _read_jsonl(p: Path, name: str, limit: int | None) -> list[tuple[str, dict]]:

@@ -15,3 +15,7 @@ def locate(source: str | None, where: str | None, problem: str) -> str:
     """``"data.jsonl, line 3: problem"``; parts that are unknown are left out."""
     head = ", ".join(part for part in (source, where) if part)
     return f"{head}: {problem}" if head else problem
+
+
+class DataError(EvalError):
+    """A data file or row that cannot be used; the message is one line naming file, line and problem."""

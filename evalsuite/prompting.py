@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalsuite.data import DataError, build_messages
-from evalsuite.errors import EvalError
+from evalsuite.errors import DataError, EvalError
 from evalsuite.tasks import Task
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -154,3 +153,48 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+
+
+def build_messages(
+    row: dict,
+    *,
+    system_prompt: str | None = None,
+    prompt_key: str = "prompt",
+    messages_key: str = "messages",
+) -> list[dict]:
+    """The chat messages a row asks the model to answer, with the system prompt applied as training does.
+
+    A ``messages`` column (or a conversational ``prompt`` column, TRL's format) is used as is; a text
+    ``prompt`` becomes one user message. ``system_prompt`` is prepended as a system message unless the
+    messages already start with one (the row's own system prompt wins).
+
+    >>> build_messages({"prompt": "1+1?"}, system_prompt="Be brief.")
+    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': '1+1?'}]
+    """
+    if not isinstance(row, dict):
+        raise DataError(f"expected a JSON object, got {type(row).__name__}")
+    value = row.get(messages_key)
+    key = messages_key
+    if value is None:
+        value, key = row.get(prompt_key), prompt_key
+    if value is None:
+        raise DataError(f"missing column {prompt_key!r} or {messages_key!r}")
+    if isinstance(value, str):
+        if not value.strip():
+            raise DataError(f"column {key!r} is empty")
+        messages = [{"role": "user", "content": value}]
+    elif isinstance(value, list):
+        messages = [_check_message(m, key, i) for i, m in enumerate(value)]
+        if not messages:
+            raise DataError(f"column {key!r} is an empty list of messages")
+    else:
+        raise DataError(f"column {key!r} must be text or a list of messages, got {type(value).__name__}")
+    if system_prompt and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return messages
+
+
+def _check_message(message: Any, key: str, i: int) -> dict:
+    if not isinstance(message, dict) or "role" not in message or "content" not in message:
+        raise DataError(f"column {key!r}: message {i} must be an object with 'role' and 'content'")
+    return dict(message)

@@ -34,7 +34,7 @@ def require_column(rows: list[dict], column: str, *, source: str, key: str, path
 
 def prompt_messages(row: dict, recipe: Recipe) -> list[dict]:
     """The chat prompt of a row with the system prompt applied (evalsuite's one function for it)."""
-    from evalsuite.data import build_messages
+    from evalsuite.prompting import build_messages
 
     d = recipe.data
     messages = build_messages(row, system_prompt=d.system_prompt, prompt_key=d.prompt_key, messages_key=d.messages_key)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from evalsuite.data import DataError, build_messages, load_rows, read_located_rows, to_examples
+from evalsuite.data import DataError, load_rows, read_located_rows, to_examples
+from evalsuite.prompting import build_messages
 
 ROWS = [{"prompt": "1+1?", "solution": "2"}, {"prompt": "2+2?", "solution": "4"}, {"prompt": "3+3?", "solution": "6"}]
 
