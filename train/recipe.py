@@ -4,7 +4,6 @@ It must never load a model, read a data file or start training; every error name
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from train.errors import RecipeError
+from train.errors import RecipeError, closest
 from train.fields import GRPO_CHOICES, FieldError, coerce_field, dataclass_fields
+from train.reward_funcs import import_modules, validate_rewards
 
 __all__ = ["Recipe", "RecipeError", "from_dict", "grpo_config", "load", "sft_config"]
 
@@ -241,8 +241,6 @@ def from_dict(
         watchdog=_section(WatchdogSection, raw.get("watchdog"), "watchdog", source),
         source=source,
     )
-    from train.reward_funcs import import_modules, validate_rewards
-
     import_modules(recipe)  # `imports` may register rewards that the registry check below needs
     validate_rewards(recipe)
     return recipe
@@ -335,11 +333,6 @@ def _check_keys(raw: dict, valid, prefix: str, source: str) -> None:
     for key in raw:
         if key not in valid:
             raise RecipeError(source, f"{prefix}{key}", f"unknown key{closest(key, valid)}")
-
-
-def closest(word: str, options) -> str:
-    match = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _section(cls: type[BaseModel], raw: Any, name: str, source: str):

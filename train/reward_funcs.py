@@ -6,9 +6,12 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from train.errors import RecipeError
-from train.recipe import Recipe, RewardSpec, closest
+from train.errors import RecipeError, closest
+
+if TYPE_CHECKING:  # the recipe module builds on this one (it validates rewards as it loads)
+    from train.recipe import Recipe, RewardSpec
 
 
 def search_paths(recipe: Recipe) -> list[Path]:
