@@ -343,3 +343,34 @@ def same_value(a: str, b: str) -> bool | None:
     if va == vb:
         return True
     return None if _LETTER_RUN.search(a) or _LETTER_RUN.search(b) else False
+
+
+def proportional(a: str, b: str) -> bool | None:
+    r"""Is ``a`` a nonzero constant times ``b`` (the two sides ``lhs - rhs`` of two equations)? ``True`` when
+    ``a(P) b(P0) = a(P0) b(P)`` at two random points P beside a random P0 (polynomial identity testing, as in
+    ``same_value``); ``False`` when that fails and every letter is an unknown for SymPy too (no ``e``, ``\pi``
+    or run of letters); ``None`` when either is outside the grammar, has no unknown, or is zero at P0.
+
+    >>> proportional("(y)-(2x+1)", "(2x-y+1)-(0)"), proportional("(x+2y)-(4)", "(2x+4y)-(6)")
+    (True, False)
+    >>> proportional(r"(e x)-(1)", r"(x)-(\frac{1}{e})") is None  # e is a constant there: the ratio is e
+    True
+    """
+    ta, tb = tokens(a), tokens(b)
+    if ta is None or tb is None:
+        return None
+    names = sorted(unknowns(ta) | unknowns(tb))
+    if not names:
+        return None
+    rng = random.Random("=" + ",".join(names))
+    points = [{n: Fraction(rng.randrange(10**6, 10**9), rng.randrange(1, 10**3)) for n in names} for _ in range(3)]
+    va, vb = evaluate(a, points), evaluate(b, points)
+    if va is None or vb is None or not va[0] or not vb[0]:
+        return None
+    try:
+        if all(_mul(va[k], vb[0]) == _mul(va[0], vb[k]) for k in (1, 2)):
+            return True
+    except _Abort:
+        return None
+    constants = {"e", "pi"} & set(names)
+    return None if constants or _LETTER_RUN.search(a) or _LETTER_RUN.search(b) else False

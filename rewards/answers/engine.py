@@ -92,8 +92,15 @@ def grade_batch(pairs, timeout: float | None = None, config: VerifyConfig | None
         counters.report(_log, logging.ERROR, "bad_pairs", "verify_batch: %s is not an iterable of pairs",
                         abbreviate(pairs))
         return []
-    reads = [_read(pair, config) for pair in pairs]
-    verdicts = _decide([read.key for read in reads if isinstance(read, _Read)], _budget(timeout, config), config)
+    reads, verdicts, hard = [], {}, _HardChecks(_budget(timeout, config))
+    for pair in pairs:  # a hard check goes to the workers as soon as it is found, while the rest is being read
+        read = _read(pair, config)
+        reads.append(read)
+        if isinstance(read, _Read) and read.key not in verdicts:
+            verdicts[read.key] = _decide_here(read.key, config)
+            if verdicts[read.key] is None:
+                hard.send(read.key)
+    verdicts.update(hard.verdicts(config))
     outcomes = [read if isinstance(read, Outcome) else Outcome(verdicts[read.key].status, read.answer, read.gold,
                                                                *verdicts[read.key][1:]) for read in reads]
     _account(pairs, outcomes)
@@ -173,53 +180,67 @@ def _read(pair, config: VerifyConfig) -> _Read | Outcome:
         return Outcome(Status.ERROR, answer, target, step, _failure(step, exc, pred, gold))
 
 
-def _decide(keys: list, budget: float, config: VerifyConfig) -> dict:
-    """A verdict per distinct answer pair: from the cache, in-process, or from the workers."""
-    verdicts: dict = {}
-    hard = []
-    for key in dict.fromkeys(keys):
-        cached = _cache.get(key)
-        if cached is not None:
-            counters.count("cache_hits")
-            verdicts[key] = _Verdict(cached.status, "cache", ": ".join(filter(None, [f"by {cached.path}",
-                                                                                     cached.detail])))
-            continue
+def _decide_here(key: tuple[Answer, Answer], config: VerifyConfig) -> _Verdict | None:
+    """A verdict from the cache or the in-process exact paths; ``None`` when the workers must decide."""
+    cached = _cache.get(key)
+    if cached is not None:
+        counters.count("cache_hits")
+        return _Verdict(cached.status, "cache", ": ".join(filter(None, [f"by {cached.path}", cached.detail])))
+    try:
+        decided = numbers.decide(*key)
+    except Exception as exc:  # this pair only: an error outcome, logged and counted
+        return _Verdict(Status.ERROR, "numbers", _failure("numbers", exc, key[0].text, key[1].text))
+    if decided is None:
+        return None
+    path = "string" if (key[0].text, key[0].percent) == (key[1].text, key[1].percent) else "numbers"
+    return _cache.put(key, _Verdict(Status.EQUAL if decided else Status.NOT_EQUAL, path), config.cache_size)
+
+
+class _HardChecks:
+    """The checks of one batch that need SymPy: each is queued on the worker pool as it is found (one turn in the
+    pool's queue for the whole batch), then collected; where no worker can run, each runs in a bounded thread."""
+
+    def __init__(self, budget: float):
+        self.budget, self.keys, self.batch, self.failure = budget, [], None, None
+
+    def send(self, key: tuple[Answer, Answer]) -> None:
+        self.keys.append(key)
+        if self.failure is not None:
+            return
         try:
-            decided = numbers.decide(*key)
-        except Exception as exc:  # this pair only, as above
-            verdicts[key] = _Verdict(Status.ERROR, "numbers", _failure("numbers", exc, key[0].text, key[1].text))
-            continue
-        if decided is None:
-            hard.append(key)
-            continue
-        path = "string" if (key[0].text, key[0].percent) == (key[1].text, key[1].percent) else "numbers"
-        verdicts[key] = _cache.put(key, _Verdict(Status.EQUAL if decided else Status.NOT_EQUAL, path),
-                                   config.cache_size)
-    if hard:
-        for key, (result, path) in zip(hard, _run_hard(hard, budget), strict=True):
-            verdicts[key] = _from_result(result, path, key, budget)
+            if self.batch is None:
+                self.workers = pool()
+                self.batch = self.workers.submit([key], self.budget)
+            else:
+                self.workers.extend(self.batch, [key])
+        except Exception as exc:  # a pool bug costs its checks (errors), never the batch's in-process verdicts
+            _log.exception("verify: the worker pool failed to take a check")
+            self.failure = ("error", f"worker pool: {type(exc).__name__}: {exc}")
+
+    def verdicts(self, config: VerifyConfig) -> dict:
+        if not self.keys:
+            return {}
+        results = []
+        if self.batch is not None:
+            try:
+                results = self.workers.collect(self.batch)
+            except Exception as exc:  # as above
+                _log.exception("verify: the worker pool failed on %d checks", len(self.keys))
+                self.failure = ("error", f"worker pool: {type(exc).__name__}: {exc}")
+                results = []
+        results = results + [self.failure or ("error", "the worker pool lost the check")] * (len(self.keys) - len(results))
+        verdicts = {}
+        for key, result in zip(self.keys, results, strict=True):
+            path = "sympy"
+            if result[0] == "unavailable":
+                counters.count("thread_fallbacks")
+                counters.report(_log, logging.WARNING, "thread_fallback", "verify: no worker process available (%s); "
+                                "symbolic checks run in bounded threads", result[1])
+                result, path = _in_thread(key, self.budget), "thread"
+            verdicts[key] = _from_result(result, path, key, self.budget)
             if verdicts[key].status in _CACHED:
                 _cache.put(key, verdicts[key], config.cache_size)
-    return verdicts
-
-
-def _run_hard(keys: list, budget: float) -> list[tuple[tuple[str, str], str]]:
-    """``((status, detail), path)`` per key from the worker pool; where no worker can run, from a bounded thread."""
-    try:
-        results = pool().run(keys, budget)
-    except Exception as exc:  # a pool bug costs its checks (errors), never the batch's in-process verdicts
-        _log.exception("verify: the worker pool failed on %d checks", len(keys))
-        results = [("error", f"worker pool: {type(exc).__name__}: {exc}")] * len(keys)
-    answered = []
-    for key, (status, detail) in zip(keys, results, strict=True):
-        if status != "unavailable":
-            answered.append(((status, detail), "sympy"))
-            continue
-        counters.count("thread_fallbacks")
-        counters.report(_log, logging.WARNING, "thread_fallback",
-                        "verify: no worker process available (%s); symbolic checks run in bounded threads", detail)
-        answered.append((_in_thread(key, budget), "thread"))
-    return answered
+        return verdicts
 
 
 def _in_thread(key: tuple[Answer, Answer], budget: float) -> tuple[str, str]:

@@ -26,6 +26,12 @@ _SPACED_NUMBERS = re.compile(r"^[-+]?\d+(?:\.\d+)?(?:/\d+)?(?: +\d+(?:\.\d+)?(?:
 MAX_PAIRS = 144  # entry pairs compared in one unordered structure of expressions (12 x 12)
 MAX_NESTING = 3
 _WORD = re.compile(r"^[A-Za-z][A-Za-z ]*$")
+_RELATION = re.compile(r"[<>!]|\\(?:le|ge|lt|gt|ne|neq|leq|geq|lor|land|approx|equiv|in)(?![a-zA-Z])")
+_CALL_LIKE = re.compile(r"[a-zA-Z}]\s*\(")
+_PLAIN_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d+)?|\.\d+|\d+/\d+|\\frac\{-?\d+\}\{\d+\})$")
+_MONOMIAL = re.compile(r"^[A-Za-z\d ]+(?:\.\d[A-Za-z\d ]*)*$")  # a dot only before a digit (linear time)
+_READER_WORD = re.compile(r"(?<![A-Za-z])(?:sqrt|pi|sin|cos|tan|sec|csc|cot|log|ln|lg|exp|abs|oo|inf|infty|infinity|nan|"
+                          r"zoo|max|min|gcd|lcm|mod|det|arg)(?![A-Za-z])", re.IGNORECASE)
 _MIXED = re.compile(r"^(\d+) ?\\frac\{(\d+)\}\{(\d+)\}$")
 _REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)\)|\\overline(\d))$")
 _CHOICE = re.compile(r"^\(?([A-J])\)?$")
@@ -60,6 +66,8 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return pred.text.lower() == gold.text.lower()
     if _SPACED_NUMBERS.match(pred.text) or _SPACED_NUMBERS.match(gold.text):
         return False  # "1 2" is no number (a mixed number "2 1/2" was rewritten by normalize)
+    if _PLAIN_NUMBER.match(gold.text) and _product_with_unknown(pred.text):
+        return False  # "5 apples", "no solution", "ab" against "5": what SymPy would answer, without it
     parts = _chain(pred.text) if "=" not in gold.text else None
     if parts:  # "x = 5/8 = 0.625": every side must equal the gold
         verdicts = [decide(Answer(part, pred.unit, pred.percent), gold) for part in parts]
@@ -69,6 +77,10 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return _same_mapping(named_p, named_g)
     if _different_variables(named_p, named_g):
         return False
+    if _one_equation(pred.text) and _one_equation(gold.text) and not (pred.percent or gold.percent):
+        verdict = _same_equation(pred.text, gold.text)
+        if verdict is not None:
+            return verdict
     p, g = _right_sides(pred.text, named_p, gold.text, named_g)
     if p == g and pred.percent == gold.percent:
         return True
@@ -171,6 +183,45 @@ def _chain(text: str) -> list[str] | None:
     if re.fullmatch(_NAME, parts[0]):
         parts = parts[1:]
     return parts if len(parts) >= 2 and all(parts) else None
+
+
+def _product_with_unknown(text: str) -> bool:
+    r"""Only letters, numbers and spaces (``5 apples``, ``no real solution``, ``ab``), a letter other than ``e``,
+    ``i``, ``E``, ``I``, no zero and no word a reader takes for a constant or a function (``pi``, ``sqrt``, ``oo``):
+    SymPy reads it as a nonzero number times unknowns, which equals no number.
+
+    >>> _product_with_unknown("5 apples"), _product_with_unknown("ab"), _product_with_unknown("ii")
+    (True, True, False)
+    >>> _product_with_unknown("0 apples"), _product_with_unknown("2 pi"), _product_with_unknown("x+1")
+    (False, False, False)
+    """
+    if not _MONOMIAL.match(text) or _READER_WORD.search(text):
+        return False
+    if not set(re.findall("[A-Za-z]", text)) - set("eiEI"):
+        return False
+    return all(Fraction(n) for n in re.findall(r"\d+(?:\.\d+)?", text))
+
+
+def _one_equation(text: str) -> bool:
+    """One ``=`` between two sides in the exact grammar: no other relation, list, or call (``f(x)``)."""
+    return (text.count("=") == 1 and not _RELATION.search(text) and _split_top(text) == [text]
+            and not _CALL_LIKE.search(text))
+
+
+def _same_equation(p: str, g: str) -> bool | None:
+    r"""Two equations are equal when ``lhs - rhs`` of one is a nonzero constant times the other's (``2x+4y=8`` =
+    ``x+2y=4``, ``y=2x+1`` = ``2x-y+1=0``), as SymPy decides; ``algebra.proportional`` tests that exactly. A
+    "not equal" stands only when both are not assignments to a lone letter: SymPy equates ``y = t+1`` with
+    ``z = t+1`` (the same value under two names)."""
+    (lp, rp), (lg, rg) = p.split("="), g.split("=")
+    verdict = algebra.proportional(f"({lp})-({rp})", f"({lg})-({rg})")
+    if verdict is False and _assigns(lp, rp) and _assigns(lg, rg):
+        return None
+    return verdict
+
+
+def _assigns(left: str, right: str) -> bool:
+    return bool(re.fullmatch(_NAME, left.strip()) or re.fullmatch(_NAME, right.strip()))
 
 
 def _is_word(text: str) -> bool:
@@ -310,6 +361,7 @@ def value(text: str):
     """
     if len(text) > MAX_DIGITS:
         return None
+    text = unwrap_doubled(text)
     if "\\cup" in text:
         parts = [value(part) for part in text.split("\\cup")]
         return None if any(p is None or not isinstance(p, tuple) for p in parts) else ("union", tuple(parts))
@@ -328,6 +380,7 @@ def entries(text: str, depth: int = 0):
     """
     if depth > MAX_NESTING or len(text) > MAX_DIGITS or re.search(r"\\(?:cup|cap|setminus)(?![a-zA-Z])", text):
         return None
+    text = unwrap_doubled(text)
     kind, inner = _bracketed(text)
     if kind is None:
         kind = "list" if "," in text else None
@@ -335,6 +388,23 @@ def entries(text: str, depth: int = 0):
     if items is None or len(items) < (1 if kind == "set" else 2):
         return None
     return kind, tuple(entries(item.strip(), depth + 1) or item.strip() for item in items)
+
+
+def unwrap_doubled(text: str) -> str:
+    r"""Redundant parentheses around a tuple or interval: ``((1, 2))`` is ``(1, 2)`` (``((x+1)(x-1))`` stays).
+
+    >>> unwrap_doubled(r"((\frac{1}{3},\frac{1}{5}))"), unwrap_doubled("((1,2),(3,4))")
+    ('(\\frac{1}{3},\\frac{1}{5})', '((1,2),(3,4))')
+    """
+    while text.startswith("((") and text.endswith("))"):
+        kind, inner = _bracketed(text)
+        inner = inner.strip()
+        if kind != "()" or not inner.startswith("(") or _bracketed(inner)[0] != "()":
+            break
+        if len(_split_top(_bracketed(inner)[1]) or []) < 2:
+            break
+        text = inner
+    return text
 
 
 def compare_entries(a, b) -> bool | None:

@@ -72,11 +72,25 @@ class _Batch:
 
     def __init__(self, tasks: list, timeout: float, queue_wait: float):
         self.tasks, self.timeout, self.queue_wait = tasks, timeout, queue_wait
-        self.queue_deadline = time.monotonic() + queue_wait
+        self.created = time.monotonic()
+        self.queue_deadline = self.created + queue_wait
         self.pending = collections.deque(range(len(tasks)))
         self.results: list = [None] * len(tasks)
         self.left = len(tasks)
         self.done = threading.Event()
+
+    def add(self, tasks: list, queue_wait: float) -> range:
+        """More tasks for this caller (pool lock held): they queue behind its earlier ones, and the caller's
+        deadline for getting a worker grows to ``queue_wait`` from the batch's creation."""
+        new = range(len(self.tasks), len(self.tasks) + len(tasks))
+        self.tasks.extend(tasks)
+        self.results.extend([None] * len(tasks))
+        self.pending.extend(new)
+        self.left += len(tasks)
+        self.done.clear()
+        self.queue_wait = queue_wait
+        self.queue_deadline = self.created + queue_wait
+        return new
 
     def settle(self, index: int, result: tuple[str, str]) -> None:
         if self.results[index] is None:
@@ -210,21 +224,42 @@ class WorkerPool:
         """Run ``tasks`` in parallel, each under ``timeout`` seconds of worker time."""
         if not tasks:
             return []
+        return self.collect(self.submit(tasks, timeout))
+
+    def submit(self, tasks: list, timeout: float) -> _Batch:
+        """Queue ``tasks`` now and return at once; ``extend`` adds more to the same turn in the queue, ``collect``
+        waits for the results (so a caller can keep preparing tasks while the workers start on the first ones)."""
+        batch = _Batch([], timeout, 0.0)
+        self.extend(batch, tasks)
+        return batch
+
+    def extend(self, batch: _Batch, tasks: list) -> None:
+        """Add ``tasks`` to a submitted batch; where no worker can run now they are settled ``unavailable``."""
+        if not tasks:
+            return
         workers = self.config.workers
         with self._lock:
+            starting = 0.0 if self._ready >= workers else self.config.start_timeout
+            new = batch.add(list(tasks), starting + (batch.timeout + self.config.grace) *
+                            (1 + (len(batch.tasks) + len(tasks)) // workers))
             reason = self._unavailable()
             if not reason:
-                starting = 0.0 if self._ready >= workers else self.config.start_timeout
-                wait = starting + (timeout + self.config.grace) * (1 + len(tasks) // workers)
-                batch = _Batch(list(tasks), timeout, wait)
-                self._queue.append(batch)
+                if batch not in self._queue:
+                    self._queue.append(batch)
                 self._wanted = True
                 reason = self._start_dispatcher()
-                if reason:
+            if reason:
+                for index in reversed(new):
+                    batch.pending.pop()
+                    batch.settle(index, ("unavailable", reason))
+                if not batch.pending and batch in self._queue:
                     self._queue.remove(batch)
-        if reason:
-            return [("unavailable", reason)] * len(tasks)
-        self._poke()
+        if not reason:
+            self._poke()
+
+    def collect(self, batch: _Batch) -> list[tuple[str, str]]:
+        """Wait until every task of ``batch`` is settled and return one ``(status, detail)`` per task, in order."""
+        timeout = batch.timeout
         backstop = batch.queue_wait + timeout + self.config.grace + 5.0  # the dispatcher settles all well before
         try:
             batch.done.wait(backstop)
@@ -410,19 +445,21 @@ class WorkerPool:
             return
         for frame in frames:
             if frame[0] == "ready":
-                self._on_ready(worker, ok=frame[1], detail=frame[2])
+                self._on_ready(worker, ok=frame[1], detail=frame[2], notes=frame[3])
             elif frame[0] == "failed":
                 worker.note = frame[1]
             elif frame[0] == "done":
                 self._on_done(worker, nonce=frame[1], result=(frame[2], frame[3]))
 
-    def _on_ready(self, worker: _Worker, ok: bool, detail: str) -> None:
+    def _on_ready(self, worker: _Worker, ok: bool, detail: str, notes: tuple[str, ...]) -> None:
         worker.ready = True
         self._failed_starts = 0
         counters.count("worker_starts")
         with self._lock:
             self._ready += 1
             self._changed.notify_all()
+        for note in notes:  # a faster LaTeX reading switched off (verdicts unchanged, checks slower)
+            counters.report(_log, logging.WARNING, "worker_note", "verify worker %d: %s", worker.proc.pid, note)
         if not ok:
             counters.count("worker_self_check_failures")
             counters.report(_log, logging.ERROR, "self_check",

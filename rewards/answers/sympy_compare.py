@@ -4,7 +4,6 @@ undecided), and never turn a broken dependency into "not equal" (unexpected exce
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import re
@@ -18,6 +17,7 @@ from sympy.core.relational import Relational
 from sympy.parsing.sympy_parser import TokenError
 from sympy.polys.polyerrors import PolynomialError
 
+from rewards.answers import latex_reader, numbers
 from rewards.answers.normalize import Answer
 from rewards.answers.probe import numerically_equal
 from rewards.answers.size_guard import too_big
@@ -90,6 +90,7 @@ def parse(text: str):
     """SymPy object (or ``Group``) for a normalized answer, or None (decimals become exact fractions first)."""
     if not text or ":" in text or too_big(text) or _UNSUPPORTED.search(text):
         return None
+    text = numbers.unwrap_doubled(text)  # ``((1, 2))`` is the tuple ``(1, 2)``, as in-process
     group = _group(text)
     if group is not _NOT_MINE:
         return group
@@ -160,15 +161,8 @@ def _exact_decimals(text: str, latex: bool) -> str:
 
 @lru_cache(maxsize=1)
 def _latex_reader():
-    """latex2sympy and its configs, checked once against the API we call (a changed signature raises)."""
-    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
-    from latex2sympy2_extended.math_normalization import NormalizationConfig
-
-    options = {"normalization_config": NormalizationConfig(basic_latex=True, units=False, malformed_operators=False,
-                                                           nits=False, boxed="none", equations=False),
-               "conversion_config": ConversionConfig(lowercase_symbols=False)}  # ``M`` and ``m`` are two unknowns
-    inspect.signature(latex2sympy).bind("x", **options)
-    return latex2sympy, options
+    """latex2sympy (two-stage parsing, ``latex_reader``) and its options, checked once against the API we call."""
+    return latex_reader.make_reader()
 
 
 def _from_latex(text: str):
@@ -399,7 +393,28 @@ def _interval_of(relation):
         return Interval(-sympy.oo, high, right_open=strict)
     if isinstance(high, sympy.Symbol) and low.is_number and low.is_extended_real:
         return Interval(low, sympy.oo, left_open=strict)
-    return None
+    return _linear_interval(high - low, strict)
+
+
+def _linear_interval(difference: sympy.Expr, strict: bool):
+    r"""The set where ``difference > 0`` (``>= 0`` unless ``strict``) when it is ``a x + b`` with real numbers
+    ``a != 0`` and ``b``: ``-x > -1`` is ``x < 1``, ``2x+1 \le 5`` is ``x \le 2`` (what ``as_set`` finds, without
+    its solver); None for anything else."""
+    unknowns = difference.free_symbols
+    if len(unknowns) != 1:
+        return None
+    unknown = next(iter(unknowns))
+    try:
+        poly = sympy.Poly(difference, unknown)
+    except PolynomialError:
+        return None
+    if poly.degree() != 1 or not all(c.is_number and c.is_extended_real for c in poly.all_coeffs()):
+        return None
+    slope, intercept = poly.all_coeffs()
+    edge = -intercept / slope
+    if slope.is_positive:
+        return Interval(edge, sympy.oo, left_open=strict)
+    return Interval(-sympy.oo, edge, right_open=strict) if slope.is_negative else None
 
 
 def _set_equal(x: sympy.Set, y: sympy.Set) -> bool | None:

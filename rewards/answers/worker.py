@@ -64,16 +64,28 @@ def main(parent_pid: int, memory_mb: int, cpu_margin: float) -> None:
     except Exception as exc:  # e.g. sys.executable lacks a dependency: say why before exiting
         _send(out, ("failed", f"{type(exc).__name__}: {exc}"[:300]))
         os._exit(1)
+    notes = _reader_notes()
     for pred, gold in _WARM_UP:  # ANTLR builds its parsing tables lazily: pay that before the first task
         _run_one(pickle.dumps((normalize(pred), normalize(gold))), 5.0, cpu_margin)
     status, detail = _run_one(pickle.dumps(tuple(normalize(side) for side in SELF_CHECK)), 30.0, cpu_margin)
-    _send(out, ("ready", status == "equal", detail or status))
+    _send(out, ("ready", status == "equal", detail or status, notes))
     while True:
         frame = _receive(source)
         if frame is None:
             os._exit(0)
         nonce, budget, task = frame
         _send(out, ("done", nonce, *_run_one(task, budget, cpu_margin)))
+
+
+def _reader_notes() -> tuple[str, ...]:
+    """Why a faster LaTeX reading is off in this worker (``latex_reader.self_check``), for the parent to log;
+    a reader that cannot even be checked is left to the SymPy self-check, which then fails loudly."""
+    try:
+        from rewards.answers import latex_reader
+
+        return tuple(latex_reader.self_check())
+    except Exception as exc:  # e.g. latex2sympy2_extended does not import: the self-check reports it
+        return (f"the LaTeX reader cannot be checked: {type(exc).__name__}: {exc}"[:300],)
 
 
 def _run_one(task: bytes, budget: float, cpu_margin: float) -> tuple[str, str]:

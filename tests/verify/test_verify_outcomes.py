@@ -116,13 +116,19 @@ def test_a_queue_expiry_is_counted_apart_from_timeouts(monkeypatch):
 
 
 class StubPool:
-    """Answers every task with one fixed pool result."""
+    """Answers every task with one fixed pool result (the engine submits, extends, then collects a batch)."""
 
     def __init__(self, result):
         self.result = result
 
-    def run(self, tasks, timeout):
-        return [self.result] * len(tasks)
+    def submit(self, tasks, timeout):
+        return list(tasks)
+
+    def extend(self, batch, tasks):
+        batch.extend(tasks)
+
+    def collect(self, batch):
+        return [self.result] * len(batch)
 
 
 @pytest.mark.parametrize("result,status,path,cached", [
