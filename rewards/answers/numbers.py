@@ -119,7 +119,7 @@ def interval(text: str) -> tuple | None:
     match = _CHAIN.match(text)
     if match:
         return _from_inequality(match)
-    kind, _ = _bracketed(text)
+    kind, _ = bracketed(text)
     structure = value(text) if kind in ("()", "[]", "(]", "[)") else None
     if not (isinstance(structure, tuple) and len(structure[1]) == 2):
         return None
@@ -155,8 +155,8 @@ def _ordered(low, low_closed, high, high_closed) -> tuple | None:
 
 
 def _is_scalar(text: str) -> bool:
-    kind, inside = _bracketed(text)
-    return kind in (None, "()") and _split_top(inside) == [inside] and "=" not in text
+    kind, inside = bracketed(text)
+    return kind in (None, "()") and split_top(inside) == [inside] and "=" not in text
 
 
 def _same_expression(p: str, g: str, p_percent: bool, g_percent: bool) -> bool | None:
@@ -177,7 +177,7 @@ def _chain(text: str) -> list[str] | None:
     >>> _chain(r"x=\frac{5}{8}=0.625"), _chain("x=3")
     (['\\frac{5}{8}', '0.625'], None)
     """
-    if "=" not in text or re.search(r"[<>]|\\(?:leq|geq|neq|lor|land)", text) or _split_top(text) != [text]:
+    if "=" not in text or re.search(r"[<>]|\\(?:leq|geq|neq|lor|land)", text) or split_top(text) != [text]:
         return None
     parts = [part.strip() for part in text.split("=")]
     if re.fullmatch(_NAME, parts[0]):
@@ -204,7 +204,7 @@ def _product_with_unknown(text: str) -> bool:
 
 def _one_equation(text: str) -> bool:
     """One ``=`` between two sides in the exact grammar: no other relation, list, or call (``f(x)``)."""
-    return (text.count("=") == 1 and not _RELATION.search(text) and _split_top(text) == [text]
+    return (text.count("=") == 1 and not _RELATION.search(text) and split_top(text) == [text]
             and not _CALL_LIKE.search(text))
 
 
@@ -240,7 +240,7 @@ def assignments(text: str) -> dict[str, list[str]] | None:
     if _ASSIGNMENT.match(text):
         name, rest = text.split("=", 1)
         return {name: [rest]}
-    items = _split_top(text)
+    items = split_top(text)
     if not items or len(items) < 2:
         return None
     named: dict[str, list[str]] = {}
@@ -381,10 +381,10 @@ def entries(text: str, depth: int = 0):
     if depth > MAX_NESTING or len(text) > MAX_DIGITS or re.search(r"\\(?:cup|cap|setminus)(?![a-zA-Z])", text):
         return None
     text = unwrap_doubled(text)
-    kind, inner = _bracketed(text)
+    kind, inner = bracketed(text)
     if kind is None:
         kind = "list" if "," in text else None
-    items = _split_top(inner) if kind else None
+    items = split_top(inner) if kind else None
     if items is None or len(items) < (1 if kind == "set" else 2):
         return None
     return kind, tuple(entries(item.strip(), depth + 1) or item.strip() for item in items)
@@ -397,11 +397,11 @@ def unwrap_doubled(text: str) -> str:
     ('(\\frac{1}{3},\\frac{1}{5})', '((1,2),(3,4))')
     """
     while text.startswith("((") and text.endswith("))"):
-        kind, inner = _bracketed(text)
+        kind, inner = bracketed(text)
         inner = inner.strip()
-        if kind != "()" or not inner.startswith("(") or _bracketed(inner)[0] != "()":
+        if kind != "()" or not inner.startswith("(") or bracketed(inner)[0] != "()":
             break
-        if len(_split_top(_bracketed(inner)[1]) or []) < 2:
+        if len(split_top(bracketed(inner)[1]) or []) < 2:
             break
         text = inner
     return text
@@ -464,12 +464,12 @@ def _compare_unordered(xs: tuple, ys: tuple) -> bool | None:
 
 
 def _structure(text: str):
-    kind, inner = _bracketed(text)
+    kind, inner = bracketed(text)
     if kind is None:
         if "," not in text:
             return None
         kind, inner = "list", text
-    items = _split_top(inner)
+    items = split_top(inner)
     if items is None or (kind != "list" and kind != "set" and len(items) < 2):
         return None
     values = tuple(number(item) for item in items)
@@ -478,7 +478,7 @@ def _structure(text: str):
     return kind, values
 
 
-def _bracketed(text: str) -> tuple[str | None, str]:
+def bracketed(text: str) -> tuple[str | None, str]:
     """(kind, inside) when one pair of brackets encloses the whole text: ``(1,2]`` yes, ``(x-2)(x+3)`` no."""
     for left, right in (("\\{", "\\}"), ("(", ")"), ("[", "]"), ("(", "]"), ("[", ")")):
         if text.startswith(left) and text.endswith(right) and len(text) > len(left) + len(right):
@@ -498,7 +498,8 @@ def _closes_early(inside: str) -> bool:
     return False
 
 
-def _split_top(text: str) -> list[str] | None:
+def split_top(text: str) -> list[str] | None:
+    """Entries separated by commas outside any brackets; None when one is empty (``1,,2``)."""
     items, depth, current = [], 0, ""
     for ch in text:
         depth += (ch in "({[") - (ch in ")}]")
@@ -524,7 +525,7 @@ def number(text: str):
     while text[:1] in ("-", "+"):
         sign = -sign if text[0] == "-" else sign
         text = text[1:].strip()
-    if text.startswith("(") and text.endswith(")") and _split_top(text[1:-1]) == [text[1:-1]]:
+    if text.startswith("(") and text.endswith(")") and split_top(text[1:-1]) == [text[1:-1]]:
         inner = number(text[1:-1])
         return None if inner is None else _negate(inner) if sign < 0 else inner
     if text in ("\\infty", "\\inf", "\\infinity", "oo", "infinity"):

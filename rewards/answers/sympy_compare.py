@@ -109,45 +109,16 @@ def parse(text: str):
 
 def _group(text: str):
     """A ``Group`` for a bracketed or bare comma list (None if an entry does not parse), else ``_NOT_MINE``."""
-    kind, inner = _bracketed(text)
+    kind, inner = numbers.bracketed(text)
     if kind is None:
         kind, inner = "list", text
-    items = _split_top(inner)
+    items = numbers.split_top(inner)
     if items is None:
         return None
     if len(items) < (1 if kind == "set" else 2):
         return _NOT_MINE
     parsed = tuple(parse(item.strip()) for item in items)
     return None if any(item is None for item in parsed) else Group(kind, parsed)
-
-
-def _bracketed(text: str) -> tuple[str | None, str]:
-    """(kind, inside) when one pair of brackets encloses the whole text: ``(1,2]`` yes, ``(x-2)(x+3)`` no."""
-    for left, right in (("\\{", "\\}"), ("(", ")"), ("[", "]"), ("(", "]"), ("[", ")")):
-        if text.startswith(left) and text.endswith(right) and len(text) > len(left) + len(right):
-            inside = text[len(left): -len(right)]
-            depth = 0
-            for ch in inside:
-                depth += (ch in "([{") - (ch in ")]}")
-                if depth < 0:
-                    break
-            else:
-                return ("set" if left == "\\{" else left + right), inside
-    return None, text
-
-
-def _split_top(text: str) -> list[str] | None:
-    """Entries separated by commas outside any brackets; None when one is empty (``1,,2``)."""
-    items, depth, current = [], 0, ""
-    for ch in text:
-        depth += (ch in "({[") - (ch in ")}]")
-        if ch == "," and depth == 0:
-            items.append(current)
-            current = ""
-        else:
-            current += ch
-    items.append(current)
-    return items if all(item.strip() for item in items) else None
 
 
 def _exact_decimals(text: str, latex: bool) -> str:
