@@ -328,14 +328,23 @@ def _constant_ratio(p: sympy.Expr, q: sympy.Expr) -> bool | None:
 
 
 def _as_sets_equal(a, b) -> bool | None:
+    if not (_has_set(a) and _has_set(b)):  # before any solving: ``x \ne 5`` against ``5`` is no set comparison
+        return None
     x, y = _as_set(a), _as_set(b)
     return None if x is None or y is None else _set_equal(x, y)
+
+
+def _has_set(obj) -> bool:
+    """A set, or a relation in one unknown (not of an unknown function's value: ``0<f(x)<1`` is no set of x)."""
+    if isinstance(obj, sympy.Set):
+        return True
+    return _is_relation(obj) and len(obj.free_symbols) == 1 and not obj.atoms(AppliedUndef)
 
 
 def _as_set(obj):
     if isinstance(obj, sympy.Set):
         return obj
-    if not (_is_relation(obj) and len(obj.free_symbols) == 1):
+    if not _has_set(obj):
         return None
     simple = _interval_of(obj)
     if simple is not None:
@@ -348,13 +357,19 @@ def _as_set(obj):
 
 
 def _interval_of(relation):
-    r"""``x > 3``, ``-2 \le x \le 2``, ``x < -2 \lor x > 3``: the interval (or union) of a lone symbol compared with
-    real constants, without the solver; None for anything else (``|x| \le 2``)."""
+    r"""``x > 3``, ``-2 \le x \le 2``, ``x < -2 \lor x > 3``, ``x \ne 3``: the interval (or union) of a lone
+    symbol compared with real constants, without the solver; None for anything else (``|x| \le 2``)."""
     if isinstance(relation, (sympy.And, sympy.Or)):
         parts = [_interval_of(arg) for arg in relation.args]
         if any(part is None for part in parts):
             return None
         return sympy.Intersection(*parts) if isinstance(relation, sympy.And) else sympy.Union(*parts)
+    if isinstance(relation, sympy.Ne):  # ``x \ne 3``: everything but 3
+        lone, point = (relation.lhs, relation.rhs) if isinstance(relation.lhs, sympy.Symbol) else \
+            (relation.rhs, relation.lhs)
+        if isinstance(lone, sympy.Symbol) and point.is_number and point.is_extended_real and point.is_finite:
+            return sympy.Union(Interval.open(-sympy.oo, point), Interval.open(point, sympy.oo))
+        return None
     if not isinstance(relation, (sympy.StrictLessThan, sympy.LessThan, sympy.StrictGreaterThan, sympy.GreaterThan)):
         return None
     low, high = (relation.lhs, relation.rhs) if isinstance(relation, (sympy.StrictLessThan, sympy.LessThan)) \

@@ -182,7 +182,8 @@ def test_proportional_sides_are_tested_exactly():
     assert algebra.proportional("(xy)-(1)", "(x+y)-(1)") is None  # a run of letters: never "not equal" here
 
 
-@pytest.mark.parametrize("relation", [r"-x>-1", r"2x+1 \le 5", r"3-x \geq 0", r"\sqrt{2}x > 1", r"-\frac{x}{2} < 4"])
+@pytest.mark.parametrize("relation", [r"-x>-1", r"2x+1 \le 5", r"3-x \geq 0", r"\sqrt{2}x > 1", r"-\frac{x}{2} < 4",
+                                      r"x \ne -\frac{1}{8}", r"\sqrt{2} \neq y", r"x\ne 0 \land x < 3"])
 def test_linear_inequalities_are_the_intervals_the_solver_finds(relation):
     parsed = sympy_compare.parse(relation)
     assert sympy_compare._interval_of(parsed) == parsed.as_set()
@@ -232,3 +233,13 @@ def test_the_engine_queues_each_hard_check_as_it_finds_it_then_collects_once(mon
     finally:
         engine.clear_cache()
     assert recorder.calls == [("submit", 1), ("extend", 1), ("collect", 2)]
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    (r"x \neq-\frac{1}{8}", r"-\frac{1}{8}", None),  # a relation is no number: no set comparison, no solving
+    (r"x \ne 2", r"(-\infty,2)\cup(2,\infty)", True), (r"x \ne 2", r"(-\infty,2)\cup(3,\infty)", False),
+    ("(0,1)", "0<f(x)<1", None),  # a condition on an unknown function's value is no set of x
+    (r"x \ne 2", r"x<2 \lor x>2", True),
+])
+def test_relations_as_sets(pred, gold, expected):
+    assert sympy_compare._as_sets_equal(sympy_compare.parse(pred), sympy_compare.parse(gold)) is expected
