@@ -85,3 +85,35 @@ def test_sigkill_then_ctrl_c_mid_grpo_then_resume(tiny_text_model, arithmetic_da
     assert {"before", "after_sft", "after"} <= set(summary["metrics"])
     assert (run / "final" / "config.json").exists()
     assert len(list((run / "grpo").glob("checkpoint-*"))) <= 2  # save_total_limit
+
+
+def test_grpo_resume_from_checkpoint_path_continues_another_runs_checkpoint(tiny_text_model, arithmetic_data,
+                                                                            tmp_path):
+    """``--grpo.resume_from_checkpoint PATH`` in a new run folder: GRPO continues at the checkpoint's step with
+    its schedule, instead of restarting at step 1."""
+    steps = 4
+    grpo = {"max_steps": steps, "save_steps": 2, "logging_steps": 1, "learning_rate": LEARNING_RATE}
+    first_run, second_run = tmp_path / "first", tmp_path / "second"
+    for run in (first_run, second_run):
+        path = tmp_path / f"{run.name}.yaml"
+        path.write_text(yaml.safe_dump(tiny_recipe(tiny_text_model, arithmetic_data, run, grpo=grpo)))
+    checkpoint = first_run / "grpo" / "checkpoint-2"
+    with (tmp_path / "log_first.txt").open("w+") as log:
+        assert _start(tmp_path / "first.yaml", log=log).wait(timeout=300) == 0
+    assert (checkpoint / "trainer_state.json").exists()
+    with (tmp_path / "log_second.txt").open("w+") as log:
+        second = _start(tmp_path / "second.yaml", "--grpo.resume_from_checkpoint", str(checkpoint), log=log)
+        assert second.wait(timeout=300) == 0, (log.seek(0), log.read())[1]
+
+        log.seek(0)
+        assert f"resuming from {checkpoint}" in log.read()
+
+    assert sorted(p.name for p in (second_run / "grpo").glob("checkpoint-*")) == ["checkpoint-4"]  # 1-2 not rerun
+    summary = json.loads((second_run / "summary.json").read_text())
+    logged = [e for e in summary["log_history"]["grpo"] if "reward" in e]
+    first_logged = json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
+    assert [e["step"] for e in logged] == [1, 2, 3, 4]  # steps 1 and 2 as the checkpoint recorded them
+    assert logged[:2] == [e for e in first_logged if "reward" in e]
+    for entry in logged:
+        assert entry["learning_rate"] == pytest.approx(LEARNING_RATE * (1 - (entry["step"] - 1) / steps))
+    assert (second_run / "final" / "config.json").exists()
