@@ -18,7 +18,11 @@ _SCI = re.compile(rf"^({_DEC})(?:e|E|\s*(?:\\times|\\cdot|\*)\s*10\^)\{{?([-+]?\
 _FRAC = re.compile(r"^\\frac\{(-?\d+)\}\{(-?\d+)\}$")
 _SLASH = re.compile(r"^(\d+)/(\d+)$")
 _POWER = re.compile(r"^(\d+)\^\{?(-?\d+)\}?$")
-_NAME = r"[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-z0-9,.\-]*\))?"  # a lone variable or a call: x, a_1, f(x), f(2)
+# A named geometric quantity: a segment, angle, arc or area by its points (AB, \angle ABC, m\angle A,
+# \overline{AB}, [ABC]); written before "=" it names what the value is, like a variable does.
+_QUANTITY = r"(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}|\\overline\{[A-Z]{2}\}|\[[A-Z]{3,4}\]|[A-Z]{2,3}"
+# a lone variable or a call (x, a_1, f(x), f(2)), or a named quantity
+_NAME = rf"(?:[a-zA-Z](?:_\{{?\w+\}}?)?(?:\([a-z0-9,.\-]*\))?|{_QUANTITY})"
 _ASSIGNMENT = re.compile(rf"^{_NAME}=(?!.*[=<>])")
 _NAMED = re.compile(rf"^({_NAME})=([^=<>]+)$")
 _CALL = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\(([a-z,]*)\)$")

@@ -285,13 +285,32 @@ def _is_relation(x) -> bool:
 
 
 def _assigned_value(eq: sympy.Eq):
-    """``x = 3`` -> 3, ``g(x) = 2x+1`` -> 2x+1: the side opposite a lone symbol or function call."""
+    r"""``x = 3`` -> 3, ``g(x) = 2x+1`` -> 2x+1, ``AB = 5`` -> 5: the side opposite a lone symbol, a function
+    call or a named geometric quantity (as ``numbers`` reads them)."""
     lhs, rhs = eq.lhs, eq.rhs
     if isinstance(lhs, (sympy.Symbol, AppliedUndef)) and not rhs.has(lhs):
+        return rhs
+    if _names_quantity(lhs) and not rhs.free_symbols & lhs.free_symbols:
         return rhs
     if isinstance(rhs, sympy.Symbol) and rhs not in lhs.free_symbols and not lhs.free_symbols:
         return lhs
     return None
+
+
+_ANGLE_WORDS = {"angle", "measuredangle"}
+
+
+def _names_quantity(expr) -> bool:
+    r"""``AB``, ``[ABC]``, ``\angle ABC``, ``m\angle A`` as latex2sympy reads them: a product of 2-3 points
+    (capital letters), or of 1-3 points after ``\angle`` (optionally ``m``)."""
+    if not isinstance(expr, sympy.Mul) or not all(isinstance(f, sympy.Symbol) for f in expr.args):
+        return False
+    names = [f.name for f in expr.args]
+    points = [n for n in names if len(n) == 1 and n.isupper()]
+    words = set(names) - set(points)
+    if not words:
+        return 2 <= len(points) <= 3
+    return words & _ANGLE_WORDS != set() and words <= _ANGLE_WORDS | {"m"} and 1 <= len(points) <= 3
 
 
 def _equations_equal(a: sympy.Eq, b: sympy.Eq) -> bool | None:

@@ -53,6 +53,18 @@ def test_lists_of_assignments(gold, answer, expected):
     assert verify(f"<answer>{answer}</answer>", gold) is expected
 
 
+@pytest.mark.parametrize("gold,answer,expected", [
+    # a named geometric quantity before "=" says what the value is, like a variable: its value is the answer
+    ("5", "AB = 5", True), ("30", r"\angle ABC = 30^\circ", True), ("30", r"m\angle A = 30", True),
+    (r"2\sqrt{3}", r"BC = 2\sqrt{3}", True), ("12", "[ABC] = 12", True), ("5", r"\overline{AB} = 5", True),
+    ("2x", "AB = 2x", True), ("AB=5", "AB = 5", True), ("AB=3, BC=4", "BC = 4, AB = 3", True),
+    ("5", "AB = 6", False), ("5", "2AB = 5", False), ("5", "AB + BC = 5", False), ("BC=5", "AB = 5", False),
+    ("5", "xy = 5", False),  # a product of unknowns, not a name
+])
+def test_named_quantities(gold, answer, expected):
+    assert verify(f"<answer>{answer}</answer>", gold) is expected
+
+
 @pytest.mark.parametrize("gold,pred", [
     ("x^2-1=0", "x^2-4=0"), ("x+1=0", "x+2=0"), ("2x-3y+1=0", "2x+3y+1=0"), ("x^3-x=0", "x^3+x=0"),
 ])
