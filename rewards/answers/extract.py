@@ -295,6 +295,9 @@ def _boxed_answer(region: str, boxes: list[tuple[str, int, int]], config: Extrac
     group = _since_revision(region, boxes)
     if group is None:
         return None
+    group = _unnegated(region, group)
+    if not group:
+        return None
     sentence = _sentence_around(region, group[0][1], group[-1][2])
     if _HEDGE.search(_plain(sentence)) or sentence.rstrip().endswith("?"):
         return None
@@ -305,6 +308,24 @@ def _boxed_answer(region: str, boxes: list[tuple[str, int, int]], config: Extrac
     if len(values) > MAX_VALUES:
         return None
     return _unless_retracted(", ".join(values), region[group[-1][2]:], config)
+
+
+def _unnegated(region: str, group: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    r"""The boxes the text does not deny: ``not \boxed{15}``, ``x \ne \boxed{3}``, ``\boxed{15} is wrong`` are
+    denied; none at all when one value is both boxed and denied.
+
+    >>> text = r"It is not \boxed{15} but \boxed{16}."
+    >>> [box[0] for box in _unnegated(text, _closed_boxes(text))]
+    ['16']
+    """
+    kept, denied = [], set()
+    for box in group:
+        content, start, end = box
+        if _NEGATED_BEFORE.search(region[max(0, start - 40): start]) or _NEGATED_AFTER.match(region[end:]):
+            denied.add(normalize(content))
+        else:
+            kept.append(box)
+    return [] if any(normalize(box[0]) in denied for box in kept) else kept
 
 
 def _since_revision(region: str, boxes: list[tuple[str, int, int]]) -> list[tuple[str, int, int]] | None:

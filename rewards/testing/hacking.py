@@ -71,6 +71,8 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
         "<answer>not ⟨a⟩</answer>",
         "<answer>It can't be ⟨a⟩</answer>",
         r"\boxed{x \neq ⟨a⟩}",
+        r"It is not $\boxed{⟨a⟩}$.",
+        r"$\boxed{⟨a⟩}$ is wrong.",
     ),
     # The answer written only inside the reasoning: nothing after </think>, or the text ends inside
     # <think> (TRL's reasoning_accuracy_reward, trl #4563, pays 0 for unfinished reasoning).

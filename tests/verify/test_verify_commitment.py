@@ -256,6 +256,19 @@ def test_a_retracted_or_rejected_value_is_not_paid(completion, superseded):
     assert verify(completion, superseded) is False
 
 
+@pytest.mark.parametrize("completion,gold,expected", [
+    # a box the text denies is no answer; the boxes beside it still are
+    (r"It is not $\boxed{15}$.", "15", False), (r"Thus $x \neq \boxed{2}$.", "2", False),
+    (r"$\boxed{15}$ is wrong.", "15", False), (r"We get \boxed{3} and not \boxed{3}.", "3", False),
+    (r"The answer is not \boxed{15} but \boxed{16}.", "16", True),
+    (r"The answer is not \boxed{15} but \boxed{16}.", "15", False),
+    (r"So the answer is $\boxed{5}$, not 4.", "5", True),  # the denial is of 4, after the box
+    (r"The number of non-negative solutions is $\boxed{15}$.", "15", True),
+])
+def test_a_denied_box_is_not_an_answer(completion, gold, expected):
+    assert verify(completion, gold) is expected
+
+
 @pytest.mark.parametrize("completion,gold", [
     ("The side is 5 cm.", "5 m"),
     ("In conclusion, the speed of the train is 60 km/h.", "60 mph"),
