@@ -141,7 +141,8 @@ def main() -> None:
                         help="all = transformers, plus vllm when it is installed")
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="interleaved timed runs per side; the median is reported (3 is noisy on a shared VM)")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--only", choices=["greedy", "sampled"], default=None, help="one setting only")
     parser.add_argument("--threads", type=int, default=1,
