@@ -139,6 +139,8 @@ class _Parser:
 
     def _closing(self, start: int) -> int:
         """Index of the token that closes the bracket at ``start`` (``_Outside`` if none)."""
+        if start >= len(self.tokens) or self.tokens[start][0] not in _OPENING:
+            raise _Outside
         opening, depth = self.tokens[start][0], 0
         closing = _OPENING[opening]
         for index in range(start, len(self.tokens)):

@@ -243,3 +243,18 @@ def test_the_engine_queues_each_hard_check_as_it_finds_it_then_collects_once(mon
 ])
 def test_relations_as_sets(pred, gold, expected):
     assert sympy_compare._as_sets_equal(sympy_compare.parse(pred), sympy_compare.parse(gold)) is expected
+
+
+_SOUP = ["x", "y", "n", "a", "A", "B", "2", "3", "10", "0.5", "e", "I", r"\pi", r"\alpha", r"\infty", "+", "-", "*", "/",
+         r"\cdot", r"\times", r"\div", "^", "_", "!", "(", ")", "[", "]", "{", "}", "|", "=", "<", ">", r"\le", r"\ge",
+         r"\ne", r"\frac", r"\sqrt", r"\binom", r"\sin", r"\cos", r"\ln", r"\log", "f", "g", " ", "dx", ","]
+
+
+def test_the_direct_reader_agrees_with_the_library_on_token_soup():
+    """Random strings of the grammar's tokens, mostly malformed: wherever the direct reader gives an object it is
+    the library's, and it never fails any other way than the library's own lexer refusal."""
+    rng = random.Random(11)
+    soups = ["".join(rng.choice(_SOUP) for _ in range(rng.randint(1, 9))) for _ in range(1000)]
+    read = [text for text in soups if _direct(text) is not None]
+    assert len(read) > 100
+    assert [text for text in read if _direct(text) != _library(text)] == []
