@@ -258,3 +258,19 @@ def test_the_direct_reader_agrees_with_the_library_on_token_soup():
     read = [text for text in soups if _direct(text) is not None]
     assert len(read) > 100
     assert [text for text in read if _direct(text) != _library(text)] == []
+
+
+def test_the_workers_reader_returns_the_librarys_object_or_exception_on_token_soup():
+    """The whole reading path of a worker (direct reader, then two-stage parse) against the library's own call,
+    set and matrix tokens included: the same object, or an exception of the same type."""
+    read, options = latex_reader.make_reader()
+    rng = random.Random(12)
+    pieces = _SOUP + [r"\{", r"\}", r"\cup", r"\cap", r"\setminus", r"\in", r"\pm", r"\int", r"\sum", r"\to", "&",
+                      r"\circ", r"\%", r"\angle", r"\overline", ";", r"\begin{pmatrix}", r"\end{pmatrix}", r"\\"]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 9)))
+        try:
+            ours = latex_reader._nodes(read(text, **options))
+        except Exception as error:  # compared by type with the library's
+            ours = ("raises", type(error).__name__)
+        assert ours == _library(text), text
