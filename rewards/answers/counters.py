@@ -17,6 +17,7 @@ KEYS = (
     "thread_fallbacks",  # checks run in bounded threads because no worker process was available
     "worker_starts", "worker_failed_starts", "worker_deaths", "worker_kills", "worker_self_check_failures",
     "pool_disabled",  # times the worker pool was switched off for a while after failed starts
+    "worker_notes",  # a worker's faster LaTeX reading switched off (a version or probe mismatch, or a bug in it)
 )
 FIRST_LOGGED = 5  # of each kind of repeated message, the first few are logged ...
 LOG_EVERY = 100  # ... then every 100th, with its count

@@ -11,7 +11,8 @@ from importlib import metadata
 from sympy import Basic
 
 log = logging.getLogger(__name__)
-_DIRECT = [True]  # the direct reader is on until ``self_check`` finds it differs from the library
+_DIRECT = [True]  # the direct reader is on until ``self_check`` finds it differs from the library, or it fails
+_NOTES: list[str] = []  # why it was switched off, until the worker passes them to the parent (``take_notes``)
 # Texts the direct reader must read node for node as the library does (one per rule it follows).
 PROBES = (r"y=-\frac{1}{2}x+\frac{3}{4}", "x^2+y^2-25=0", r"2\frac{1}{2}", "2 3", "a-2-x", "-x^2y", r"x\cdot y z/2",
           r"\frac{x}{2}\div 3", r"\sqrt[3]{x}+\sqrt{2}", "2^x^2", "2^3^2", "x_{12}^2", "x_{n}^2", r"e^{i\pi}", "e x",
@@ -20,7 +21,7 @@ PROBES = (r"y=-\frac{1}{2}x+\frac{3}{4}", "x^2+y^2-25=0", r"2\frac{1}{2}", "2 3"
           "|x-1|+2", "(x<1)", "((x+1))", "{x+1}", r"\begin{pmatrix}1&x\\y&2\end{pmatrix}")
 
 # Versions the two-stage parse was checked against (identical objects on the development table and thousands
-# of generated answers, tests/verify/test_verify_latex_reader.py); any other runs the library's call unchanged.
+# of generated answers, tests/verify/test_verify_fast_paths.py); any other runs the library's call unchanged.
 CHECKED_VERSIONS = {"latex2sympy2_extended": ("1.11.",), "antlr4-python3-runtime": ("4.13.",)}
 
 
@@ -58,8 +59,10 @@ def make_reader():
                 direct = latex_direct.read(latex)
             except latex_direct.Unreadable as error:  # the library's lexer raises on this text: so do we
                 raise Exception(f"latex2sympy2_extended cannot lex {latex!r}: {error}") from None
-            except Exception as error:  # a gap in the direct reader: the library decides
-                log.debug("the direct reader failed on %r (%r)", latex, error)
+            except Exception as error:  # a bug in the direct reader: off in this process, said; the library decides
+                _DIRECT[0] = False
+                _NOTES.append(f"the direct LaTeX reader is off: it failed on {latex[:80]!r} "
+                              f"({type(error).__name__}: {error})"[:300])
                 direct = None
             if direct is not None:
                 return direct
@@ -71,6 +74,14 @@ def make_reader():
 
     read.two_stage = True
     return read, options
+
+
+def take_notes() -> list[str]:
+    """The reasons the direct reader was switched off since the last call (the worker sends them with its reply,
+    and the parent logs and counts them as ``worker_notes``)."""
+    notes = _NOTES[:]
+    del _NOTES[:len(notes)]
+    return notes
 
 
 def two_stage_status() -> str:

@@ -450,6 +450,7 @@ class WorkerPool:
                 worker.note = frame[1]
             elif frame[0] == "done":
                 self._on_done(worker, nonce=frame[1], result=(frame[2], frame[3]))
+                self._on_notes(worker, frame[4])
 
     def _on_ready(self, worker: _Worker, ok: bool, detail: str, notes: tuple[str, ...]) -> None:
         worker.ready = True
@@ -458,14 +459,19 @@ class WorkerPool:
         with self._lock:
             self._ready += 1
             self._changed.notify_all()
-        for note in notes:  # a faster LaTeX reading switched off (verdicts unchanged, checks slower)
-            counters.report(_log, logging.WARNING, "worker_note", "verify worker %d: %s", worker.proc.pid, note)
+        self._on_notes(worker, notes)
         if not ok:
             counters.count("worker_self_check_failures")
             counters.report(_log, logging.ERROR, "self_check",
                          "verify worker %d: the SymPy self-check %r vs %r did not come back equal (%s): symbolic "
                          "answers will be graded as errors; do sympy and latex2sympy2_extended work in %s?",
                          worker.proc.pid, *SELF_CHECK, detail, sys.executable)
+
+    def _on_notes(self, worker: _Worker, notes: tuple[str, ...]) -> None:
+        """A worker's faster LaTeX reading switched off (verdicts unchanged, checks slower): logged and counted."""
+        for note in notes:
+            counters.count("worker_notes")
+            counters.report(_log, logging.WARNING, "worker_note", "verify worker %d: %s", worker.proc.pid, note)
 
     def _on_done(self, worker: _Worker, nonce: int, result: tuple[str, str]) -> None:
         task = worker.task

@@ -74,7 +74,7 @@ def main(parent_pid: int, memory_mb: int, cpu_margin: float) -> None:
         if frame is None:
             os._exit(0)
         nonce, budget, task = frame
-        _send(out, ("done", nonce, *_run_one(task, budget, cpu_margin)))
+        _send(out, ("done", nonce, *_run_one(task, budget, cpu_margin), _reader_failures()))
 
 
 def _reader_notes() -> tuple[str, ...]:
@@ -86,6 +86,13 @@ def _reader_notes() -> tuple[str, ...]:
         return tuple(latex_reader.self_check())
     except Exception as exc:  # e.g. latex2sympy2_extended does not import: the self-check reports it
         return (f"the LaTeX reader cannot be checked: {type(exc).__name__}: {exc}"[:300],)
+
+
+def _reader_failures() -> tuple[str, ...]:
+    """Why the direct LaTeX reader switched itself off during the task just run (usually nothing)."""
+    from rewards.answers import latex_reader
+
+    return tuple(latex_reader.take_notes())
 
 
 def _run_one(task: bytes, budget: float, cpu_margin: float) -> tuple[str, str]:

@@ -142,6 +142,20 @@ def test_a_direct_reader_that_reads_unlike_the_library_switches_itself_off(monke
         latex_reader._DIRECT[0] = True
 
 
+def test_a_direct_reader_that_fails_switches_itself_off_and_says_so(monkeypatch):
+    def broken(latex):
+        raise TypeError("broken on purpose")
+
+    monkeypatch.setattr(latex_direct, "read", broken)
+    monkeypatch.setattr(latex_reader, "_DIRECT", [True])
+    read, options = latex_reader.make_reader()
+    assert latex_reader._nodes(read(r"\frac{x}{2}", **options)) == _library(r"\frac{x}{2}")  # the library's
+    assert not latex_reader._DIRECT[0]
+    notes = latex_reader.take_notes()
+    assert len(notes) == 1 and "direct LaTeX reader is off" in notes[0] and "broken on purpose" in notes[0]
+    assert latex_reader.take_notes() == []
+
+
 @pytest.mark.parametrize("pred,gold", [
     # a product of unknowns against a plain number: not equal, as SymPy reads it
     ("ab", "5"), ("no solution", "0"), ("5 apples and pears", "5"), ("yes", "1"), ("x y", r"\frac{1}{2}"),

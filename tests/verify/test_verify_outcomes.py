@@ -234,6 +234,37 @@ def test_a_broken_latex2sympy2_extended_fails_loudly(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+def test_a_failing_direct_latex_reader_in_a_worker_is_logged_counted_and_leaves_the_verdict(tmp_path):
+    """Break the workers' direct LaTeX reader (a sitecustomize every worker runs): on texts with ``w`` (no start-up
+    probe or warm-up text has one) it raises. The check still gets the library's verdict, the worker switches the reader off,
+    and the parent logs a WARNING and counts ``worker_notes``."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "from rewards.answers import latex_direct\n"
+        "original = latex_direct.read\n"
+        "def broken(latex):\n"
+        "    if 'w' in latex:\n"
+        "        raise TypeError('the direct reader is broken on purpose')\n"
+        "    return original(latex)\n"
+        "latex_direct.read = broken\n")
+    code = (
+        "import logging, rewards\n"
+        "records = []\n"
+        "handler = logging.Handler(); handler.emit = records.append\n"
+        "logging.getLogger('rewards').addHandler(handler)\n"
+        "rewards.warm_up(wait=True)\n"
+        "assert rewards.stats()['worker_notes'] == 0, rewards.stats()  # the probes still read alike\n"
+        "outcome = rewards.grade(r'\\boxed{\\sin^2 w+\\cos^2 w}', '1')\n"
+        "assert (outcome.status, outcome.path) == ('equal', 'sympy'), outcome\n"
+        "assert rewards.stats()['worker_notes'] == 1, rewards.stats()\n"
+        "assert any(r.levelno == logging.WARNING and 'broken on purpose' in r.getMessage()\n"
+        "           and 'direct LaTeX reader is off' in r.getMessage() for r in records), records\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=180, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), ROOT]),
+                               "GRPOKIT_VERIFY_WORKERS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def test_outcome_fields_and_values():
     outcome = Outcome(Status.TIMEOUT, "x", "y", "queue", "no worker")
     assert (outcome.equal, outcome.decided, str(outcome.status)) == (False, False, "timeout")
