@@ -310,12 +310,28 @@ def evaluate(text: str, points: list[dict]) -> list[dict] | None:
     True
     """
     toks = tokens(text)
-    if toks is None:
-        return None
+    return None if toks is None else _evaluate_tokens(toks, points)
+
+
+def _evaluate_tokens(toks: list[str], points: list[dict]) -> list | None:
     try:
         return [_Parser(toks, point).parse() for point in points]
     except (_Abort, KeyError, ZeroDivisionError, ValueError, OverflowError, RecursionError):
         return None
+
+
+def _at_random_points(a: str, b: str, count: int, salt: str = "") -> tuple[list, list, list[str]] | None:
+    """The exact values of ``a`` and ``b`` at ``count`` random rational points for their unknowns (seeded by
+    ``salt`` and the unknowns' names, so a verdict is reproducible), and those names; None outside the grammar."""
+    ta, tb = tokens(a), tokens(b)
+    if ta is None or tb is None:
+        return None
+    names = sorted(unknowns(ta) | unknowns(tb))
+    rng = random.Random(salt + ",".join(names))
+    points = [{n: Fraction(rng.randrange(10**6, 10**9), rng.randrange(1, 10**3)) for n in names}
+              for _ in range(count)]
+    va, vb = _evaluate_tokens(ta, points), _evaluate_tokens(tb, points)
+    return None if va is None or vb is None else (va, vb, names)
 
 
 def same_value(a: str, b: str) -> bool | None:
@@ -331,15 +347,10 @@ def same_value(a: str, b: str) -> bool | None:
     >>> same_value("pi/2", r"\frac{\pi}{2}"), same_value("x+1", "x+2"), same_value("ab", "a+b") is None
     (True, False, True)
     """
-    ta, tb = tokens(a), tokens(b)
-    if ta is None or tb is None:
+    values = _at_random_points(a, b, 2)
+    if values is None:
         return None
-    names = sorted(unknowns(ta) | unknowns(tb))
-    rng = random.Random(",".join(names))
-    points = [{n: Fraction(rng.randrange(10**6, 10**9), rng.randrange(1, 10**3)) for n in names} for _ in range(2)]
-    va, vb = evaluate(a, points), evaluate(b, points)
-    if va is None or vb is None:
-        return None
+    va, vb, _ = values
     if va == vb:
         return True
     return None if _LETTER_RUN.search(a) or _LETTER_RUN.search(b) else False
@@ -356,16 +367,11 @@ def proportional(a: str, b: str) -> bool | None:
     >>> proportional(r"(e x)-(1)", r"(x)-(\frac{1}{e})") is None  # e is a constant there: the ratio is e
     True
     """
-    ta, tb = tokens(a), tokens(b)
-    if ta is None or tb is None:
+    values = _at_random_points(a, b, 3, salt="=")
+    if values is None or not values[2]:
         return None
-    names = sorted(unknowns(ta) | unknowns(tb))
-    if not names:
-        return None
-    rng = random.Random("=" + ",".join(names))
-    points = [{n: Fraction(rng.randrange(10**6, 10**9), rng.randrange(1, 10**3)) for n in names} for _ in range(3)]
-    va, vb = evaluate(a, points), evaluate(b, points)
-    if va is None or vb is None or not va[0] or not vb[0]:
+    va, vb, names = values
+    if not va[0] or not vb[0]:
         return None
     try:
         if all(_mul(va[k], vb[0]) == _mul(va[0], vb[k]) for k in (1, 2)):

@@ -201,7 +201,7 @@ class _HardChecks:
     pool's queue for the whole batch), then collected; where no worker can run, each runs in a bounded thread."""
 
     def __init__(self, budget: float):
-        self.budget, self.keys, self.batch, self.failure = budget, [], None, None
+        self.budget, self.keys, self.workers, self.batch, self.failure = budget, [], None, None, None
 
     def send(self, key: tuple[Answer, Answer]) -> None:
         self.keys.append(key)
