@@ -130,6 +130,77 @@ def _exact_decimals(text: str, latex: bool) -> str:
     return _DECIMAL.sub(fraction, text)
 
 
+_SIDE_BY_SIDE = re.compile(r"\\(?:left|right)(?=[()\[\]])")  # ``\left(`` is ``(`` for the library
+_NUMERIC_COMMAND = re.compile(r"\\(?:frac|dfrac|tfrac|cdot|times|div|sqrt)(?![a-zA-Z])")
+_FACTOR_COMMAND = re.compile(r"\\(?:frac|dfrac|tfrac|binom)(?![a-zA-Z])")  # commands that may build a number
+
+
+def products_as_written(latex: str) -> str:
+    r"""A product of bracketed factors, spelled so latex2sympy reads it as a product: a bracketed number written
+    beside another factor gets the exponent 1 (``(2)(3)`` -> ``(2)^{1}(3)^{1}``; the same value).
+
+    latex2sympy reads an integer and a positive rational written side by side as a mixed number (its rule for
+    ``2\frac{1}{2}`` = 5/2), whatever their spelling, so there ``(1)(1)`` is 2, ``2(3)`` is 5 and
+    ``2(\frac{1}{2})`` is 5/2; a power is neither, so the rule no longer applies. ``2\frac{1}{2}`` (no bracket)
+    stays a mixed number, and a bracket with a letter, a comma, a script or a call before it is left as written.
+
+    >>> products_as_written(r"(1)(1)"), products_as_written(r"2(\frac{1}{2})"), products_as_written(r"2\frac{1}{2}")
+    ('(1)^{1}(1)^{1}', '2(\\frac{1}{2})^{1}', '2\\frac{1}{2}')
+    >>> products_as_written("(x+1)(x-1)"), products_as_written("f(2)(3)"), products_as_written("[2][3]")
+    ('(x+1)(x-1)', 'f(2)(3)^{1}', '[2]^{1}[3]^{1}')
+    """
+    if "(" not in latex and "[" not in latex:
+        return latex
+    text = _SIDE_BY_SIDE.sub("", latex)
+    closes = [close for opening, close in _bracket_pairs(text) if _numeric_factor(text, opening, close)]
+    if not closes:
+        return latex
+    for close in sorted(closes, reverse=True):
+        text = text[:close + 1] + "^{1}" + text[close + 1:]
+    return text
+
+
+def _bracket_pairs(text: str) -> list[tuple[int, int]]:
+    """``(opening, closing)`` indices of the matched ``( )`` and ``[ ]`` pairs (``\\{``, ``[1, 2)`` are none)."""
+    pairs, stack = [], []
+    for index, char in enumerate(text):
+        if char in "([" and text[index - 1:index] != "\\":
+            stack.append(index)
+        elif char in ")]" and stack:
+            opening = stack.pop()
+            if text[opening] + char in ("()", "[]"):
+                pairs.append((opening, index))
+    return pairs
+
+
+def _numeric_factor(text: str, opening: int, close: int) -> bool:
+    """Is the bracket a number (no letter, no comma) written beside another factor, with no script after it?"""
+    inside = _NUMERIC_COMMAND.sub("", text[opening + 1:close])
+    if "," in inside or re.search(r"[a-zA-Z\\]", inside):
+        return False
+    before, after = text[:opening].rstrip(), text[close + 1:].lstrip()
+    if after[:1] in ("^", "_", "!", "'") or re.search(r"(?:[a-zA-Z]|\\sqrt)$", before):
+        return False  # a power, a call's argument (``f(2)``), the index of ``\sqrt[3]``
+    return _ends_factor(before) or bool(re.match(r"[\d(\[]", after) or _FACTOR_COMMAND.match(after))
+
+
+def _ends_factor(before: str) -> bool:
+    r"""Does ``before`` end with a factor (a number, a bracket, a braced argument), not with a script?"""
+    if re.search(r"[)\]]$", before):
+        return True
+    digits = re.search(r"\d+$", before)
+    if digits:
+        return not before[:digits.start()].endswith(("^", "_"))
+    if not before.endswith("}"):
+        return False
+    depth = 0
+    for index in range(len(before) - 1, -1, -1):
+        depth += (before[index] == "}") - (before[index] == "{")
+        if depth == 0:
+            return not before[:index].endswith(("^", "_"))
+    return False
+
+
 @lru_cache(maxsize=1)
 def _latex_reader():
     """latex2sympy (two-stage parsing, ``latex_reader``) and its options, checked once against the API we call."""
@@ -139,7 +210,7 @@ def _latex_reader():
 def _from_latex(text: str):
     read, options = _latex_reader()
     try:
-        return read(_exact_decimals(text, latex=True), **options)
+        return read(products_as_written(_exact_decimals(text, latex=True)), **options)
     except _PARSE_ERRORS as error:
         log.debug("latex2sympy cannot read %r: %r", text, error)
         return None
