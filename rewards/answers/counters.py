@@ -16,6 +16,7 @@ KEYS = (
     "queue_expiries",  # checks that got no worker before their caller's deadline (status timeout, path queue)
     "thread_fallbacks",  # checks run in bounded threads because no worker process was available
     "worker_starts", "worker_failed_starts", "worker_deaths", "worker_kills", "worker_self_check_failures",
+    "worker_retries",  # checks whose worker died under them, queued once more for a fresh worker
     "pool_disabled",  # times the worker pool was switched off for a while after failed starts
     "worker_notes",  # a worker's faster LaTeX reading switched off (a version or probe mismatch, or a bug in it)
 )

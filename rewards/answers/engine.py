@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import threading
+import time
 from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
@@ -24,12 +25,14 @@ from rewards.answers.outcome import Outcome, Status
 from rewards.answers.pool import pool
 from rewards.answers.worker import SELF_CHECK, judge
 
-__all__ = ["clear_cache", "grade", "grade_batch", "recorded_outcomes", "timeout_count", "verify", "verify_batch",
-           "warm_up"]
+__all__ = ["bounded", "clear_cache", "grade", "grade_batch", "recorded_outcomes", "timeout_count", "verify",
+           "verify_batch", "warm_up"]
 
 _log = logging.getLogger(__name__)
 _CACHED = (Status.EQUAL, Status.NOT_EQUAL, Status.GOLD_UNPARSABLE)  # never timeouts, errors or dead workers
 _RECORDERS: contextvars.ContextVar[tuple[list, ...]] = contextvars.ContextVar("rewards_verify_recorders", default=())
+_BOUNDS: contextvars.ContextVar[tuple[float, threading.Event | None] | None] = contextvars.ContextVar(
+    "rewards_verify_bounds", default=None)
 
 
 class _Verdict(NamedTuple):
@@ -150,6 +153,19 @@ def recorded_outcomes():
         _RECORDERS.reset(token)
 
 
+@contextlib.contextmanager
+def bounded(cutoff: float, cancelled: threading.Event | None = None):
+    """Within the block (this thread or task), symbolic checks end by ``cutoff`` (a ``time.monotonic()`` time):
+    each check's budget is at most the time left, none waits for a worker past it, and setting ``cancelled``
+    drops the checks not yet started; the checks cut short are ``timeout`` outcomes. The reward server bounds
+    each request's computing by its deadline with it."""
+    token = _BOUNDS.set((cutoff, cancelled))
+    try:
+        yield
+    finally:
+        _BOUNDS.reset(token)
+
+
 def _read(pair, config: VerifyConfig) -> _Read | Outcome:
     """Extract and normalize one pair; what cannot be compared ends here as an Outcome."""
     try:
@@ -202,6 +218,9 @@ class _HardChecks:
 
     def __init__(self, budget: float):
         self.budget, self.keys, self.workers, self.batch, self.failure = budget, [], None, None, None
+        self.cutoff, self.cancelled = _BOUNDS.get() or (None, None)
+        if self.cutoff is not None:  # the caller's deadline (``bounded``) caps each check's budget
+            self.budget = max(0.01, min(budget, self.cutoff - time.monotonic()))
 
     def send(self, key: tuple[Answer, Answer]) -> None:
         self.keys.append(key)
@@ -210,7 +229,7 @@ class _HardChecks:
         try:
             if self.batch is None:
                 self.workers = pool()
-                self.batch = self.workers.submit([key], self.budget)
+                self.batch = self.workers.submit([key], self.budget, self.cutoff, self.cancelled)
             else:
                 self.workers.extend(self.batch, [key])
         except Exception as exc:  # a pool bug costs its checks (errors), never the batch's in-process verdicts

@@ -70,14 +70,23 @@ def _frame(message) -> bytes:
 class _Batch:
     """One caller's tasks; the dispatcher thread settles each (under the pool lock) and sets ``done``."""
 
-    def __init__(self, tasks: list, timeout: float, queue_wait: float):
+    def __init__(self, tasks: list, timeout: float, queue_wait: float, cutoff: float | None = None,
+                 cancelled: threading.Event | None = None):
         self.tasks, self.timeout, self.queue_wait = tasks, timeout, queue_wait
         self.created = time.monotonic()
-        self.queue_deadline = self.created + queue_wait
+        self.cutoff, self.cancelled = cutoff, cancelled  # the caller's own deadline (monotonic) and cancel flag
+        self.queue_deadline = self._bounded(self.created + queue_wait)
         self.pending = collections.deque(range(len(tasks)))
         self.results: list = [None] * len(tasks)
+        self.retried: set[int] = set()  # tasks whose first worker died under them (each is retried once)
         self.left = len(tasks)
         self.done = threading.Event()
+
+    def is_cancelled(self) -> bool:
+        return self.cancelled is not None and self.cancelled.is_set()
+
+    def _bounded(self, deadline: float) -> float:
+        return deadline if self.cutoff is None else min(deadline, self.cutoff)
 
     def add(self, tasks: list, queue_wait: float) -> range:
         """More tasks for this caller (pool lock held): they queue behind its earlier ones, and the caller's
@@ -89,7 +98,7 @@ class _Batch:
         self.left += len(tasks)
         self.done.clear()
         self.queue_wait = queue_wait
-        self.queue_deadline = self.created + queue_wait
+        self.queue_deadline = self._bounded(self.created + queue_wait)
         return new
 
     def settle(self, index: int, result: tuple[str, str]) -> None:
@@ -195,7 +204,7 @@ class WorkerPool:
     ``run(tasks, timeout)`` returns one ``(status, detail)`` per ``(pred, gold)`` task: a worker's verdict
     (``equal``, ``not_equal``, ``undecided``, ``gold_unparsable``), ``timeout`` (it overran ``timeout``: the
     worker interrupted itself or was killed), ``error`` (the comparison raised), ``died`` (the worker ended
-    mid-task), ``queue`` (no worker was free before the caller's deadline) or ``unavailable`` (no worker can
+    mid-task twice: a task whose worker dies is retried once, on a worker that has run nothing yet), ``queue`` (no worker was free before the caller's deadline) or ``unavailable`` (no worker can
     start now: the caller uses its fallback). Waiting callers are served in turn, one task each, in order of
     arrival, so a single check never waits behind a whole batch of another thread's.
     """
@@ -206,6 +215,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._queue: collections.deque[_Batch] = collections.deque()  # batches with tasks waiting for a worker
+        self._retries: collections.deque[tuple[_Batch, int]] = collections.deque()  # for fresh workers only
         self._workers: list[_Worker] = []  # only the dispatcher thread changes this list
         self._exited: list[_Worker] = []  # killed or retired, not yet reaped
         self._ready = 0
@@ -226,10 +236,13 @@ class WorkerPool:
             return []
         return self.collect(self.submit(tasks, timeout))
 
-    def submit(self, tasks: list, timeout: float) -> _Batch:
+    def submit(self, tasks: list, timeout: float, cutoff: float | None = None,
+               cancelled: threading.Event | None = None) -> _Batch:
         """Queue ``tasks`` now and return at once; ``extend`` adds more to the same turn in the queue, ``collect``
-        waits for the results (so a caller can keep preparing tasks while the workers start on the first ones)."""
-        batch = _Batch([], timeout, 0.0)
+        waits for the results (so a caller can keep preparing tasks while the workers start on the first ones).
+        ``cutoff`` (a ``time.monotonic()`` time) is the caller's own deadline: no task waits for a worker past it;
+        ``cancelled`` set ends ``collect`` at once, dropping the tasks not yet started."""
+        batch = _Batch([], timeout, 0.0, cutoff, cancelled)
         self.extend(batch, tasks)
         return batch
 
@@ -259,19 +272,27 @@ class WorkerPool:
 
     def collect(self, batch: _Batch) -> list[tuple[str, str]]:
         """Wait until every task of ``batch`` is settled and return one ``(status, detail)`` per task, in order."""
-        timeout = batch.timeout
-        backstop = batch.queue_wait + timeout + self.config.grace + 5.0  # the dispatcher settles all well before
+        slack = batch.timeout + self.config.grace + 5.0  # the dispatcher settles all well before
+        backstop = batch.queue_wait + slack
         try:
-            batch.done.wait(backstop)
-        finally:  # done, interrupted, or the dispatcher is stuck: whatever is left is settled now
+            while not batch.done.wait(0.05 if batch.cancelled is not None else 0.5):
+                if batch.cancelled is not None and batch.cancelled.is_set():
+                    break
+                if time.monotonic() >= batch.queue_deadline + slack:  # grows when a died task is retried
+                    break
+        finally:  # done, cancelled, interrupted, or the dispatcher is stuck: whatever is left is settled now
             with self._lock:
                 if batch in self._queue:
                     self._queue.remove(batch)
+                for retry in [r for r in self._retries if r[0] is batch]:
+                    self._retries.remove(retry)
                 batch.pending.clear()
                 unsettled = [i for i, result in enumerate(batch.results) if result is None]
+                cancelled = batch.cancelled is not None and batch.cancelled.is_set()
                 for index in unsettled:
-                    batch.settle(index, ("error", "the worker pool did not answer"))
-        if unsettled:
+                    batch.settle(index, ("queue", "cancelled by the caller") if cancelled else
+                                 ("error", "the worker pool did not answer"))
+        if unsettled and not cancelled:
             _log.error("verify worker pool: %d checks got no answer within %.0f s", len(unsettled), backstop)
         return batch.results
 
@@ -397,12 +418,15 @@ class WorkerPool:
             if not worker.ready or worker.task is not None:
                 continue
             with self._lock:
-                if not self._queue:
-                    return
-                batch = self._queue.popleft()
-                index = batch.pending.popleft()
-                if batch.pending:
-                    self._queue.append(batch)
+                if self._retries and worker.tasks == 0:  # a retried task goes to a worker that has run nothing
+                    batch, index = self._retries.popleft()
+                elif self._queue:
+                    batch = self._queue.popleft()
+                    index = batch.pending.popleft()
+                    if batch.pending:
+                        self._queue.append(batch)
+                else:
+                    continue
                 nonce = next(self._nonces)
             try:
                 frame = _frame((nonce, batch.timeout, pickle.dumps(batch.tasks[index], pickle.HIGHEST_PROTOCOL)))
@@ -414,9 +438,12 @@ class WorkerPool:
             if not worker.send(frame):  # it died meanwhile: the task goes back to the head of the queue
                 worker.task = None
                 with self._lock:
-                    batch.pending.appendleft(index)
-                    if batch not in self._queue:
-                        self._queue.appendleft(batch)
+                    if index in batch.retried:
+                        self._retries.appendleft((batch, index))
+                    else:
+                        batch.pending.appendleft(index)
+                        if batch not in self._queue:
+                            self._queue.appendleft(batch)
                 self._lost(worker)
 
     def _wait_for_events(self) -> None:
@@ -426,6 +453,7 @@ class WorkerPool:
         deadlines += [w.born + self.config.start_timeout for w in self._workers if not w.ready]
         with self._lock:
             deadlines += [batch.queue_deadline for batch in self._queue]
+            deadlines += [batch.queue_deadline for batch, _ in self._retries]
         poller = select.poll()
         poller.register(self._wake[0], select.POLLIN)
         by_fd = {worker.read_fd: worker for worker in self._workers}
@@ -497,9 +525,23 @@ class WorkerPool:
         counters.report(_log, logging.WARNING, "worker_death", "verify worker %d died (exit code %s); a replacement starts",
                      worker.proc.pid, code)
         if worker.task is not None:
-            status = "timeout" if code == -getattr(signal, "SIGXCPU", 0) else "died"
+            task, status = worker.task, "timeout" if code == -getattr(signal, "SIGXCPU", 0) else "died"
             with self._lock:
-                worker.task.batch.settle(worker.task.index, (status, f"worker died (exit code {code})"))
+                if status == "died" and task.index not in task.batch.retried and not self._closed:
+                    self._retry(task)  # once, on a fresh worker: the death may not be this check's doing
+                else:
+                    task.batch.settle(task.index, (status, f"worker died (exit code {code})"
+                                                          + (", twice" if task.index in task.batch.retried else "")))
+
+    def _retry(self, task: _Task) -> None:
+        """Queue a task whose worker died under it again, first in line for a worker that has run nothing yet
+        (lock held); its caller's wait grows by one worker start and one task."""
+        batch = task.batch
+        batch.retried.add(task.index)
+        counters.count("worker_retries")
+        batch.queue_deadline = batch._bounded(max(batch.queue_deadline, time.monotonic() + self.config.start_timeout
+                                                  + batch.timeout + self.config.grace))
+        self._retries.append((batch, task.index))
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
@@ -544,11 +586,14 @@ class WorkerPool:
     def _expire_queue(self) -> None:
         """Tasks whose caller's deadline passed before any worker was free (lock held)."""
         now = time.monotonic()
-        for batch in [b for b in self._queue if now >= b.queue_deadline]:
+        for batch in [b for b in self._queue if now >= b.queue_deadline or b.is_cancelled()]:
             self._queue.remove(batch)
             for index in batch.pending:
                 batch.settle(index, ("queue", f"no worker was free within {batch.queue_wait:.1f} s"))
             batch.pending.clear()
+        for batch, index in [r for r in self._retries if now >= r[0].queue_deadline or r[0].is_cancelled()]:
+            self._retries.remove((batch, index))
+            batch.settle(index, ("died", "worker died, and no fresh worker took the retry in time"))
 
     def _fail_queue(self, status: str, detail: str) -> None:
         """Settle every queued task (lock held)."""
@@ -557,6 +602,9 @@ class WorkerPool:
                 batch.settle(index, (status, detail))
             batch.pending.clear()
         self._queue.clear()
+        for batch, index in self._retries:
+            batch.settle(index, (status, detail))
+        self._retries.clear()
 
     def _fail_everything(self, detail: str) -> None:
         for worker in list(self._workers):

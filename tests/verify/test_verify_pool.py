@@ -128,16 +128,29 @@ def test_queue_expiry_is_reported_apart_from_a_timeout(start_pool):
     busy.join(60)
 
 
-def test_a_worker_dying_mid_task_reports_died_and_is_replaced(start_pool):
+def _busy_worker_pid(workers: WorkerPool, other_than: int | None = None, wait: float = 60.0) -> int:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        busy = [w.proc.pid for w in list(workers._workers) if w.task is not None and w.proc.pid != other_than]
+        if busy:
+            return busy[0]
+        time.sleep(0.02)
+    raise AssertionError("no worker took the task")
+
+
+def test_a_worker_dying_mid_task_twice_reports_died_and_is_replaced(start_pool):
     workers = start_pool(workers=1)
-    before = counters.stats()["worker_deaths"]
+    before = counters.stats()
     busy, box = _run_in_thread(workers, [(Sleep(10), None)], timeout=20.0)
-    time.sleep(1.0)
-    os.kill(workers._workers[0].proc.pid, signal.SIGKILL)
-    busy.join(30)
+    first = _busy_worker_pid(workers)
+    os.kill(first, signal.SIGKILL)
+    os.kill(_busy_worker_pid(workers, other_than=first), signal.SIGKILL)  # the retry, on a fresh worker
+    busy.join(60)
     [(status, detail)] = box["results"]
-    assert status == "died" and "exit code -9" in detail
-    assert counters.stats()["worker_deaths"] == before + 1
+    assert status == "died" and "exit code -9" in detail and "twice" in detail
+    after = counters.stats()
+    assert after["worker_deaths"] == before["worker_deaths"] + 2
+    assert after["worker_retries"] == before["worker_retries"] + 1
     assert workers.run([SYMBOLIC], timeout=30.0) == [("equal", "")]
 
 
