@@ -16,6 +16,27 @@ _NUMBERED = re.compile(r"\(\s*\d+\s*\)")
 _SEPARATORS = re.compile(r"[\n;,]")
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 _ASCII_PUNCTUATION = str.maketrans("", "", "".join(c for c in string.punctuation if unicodedata.category(c)[0] == "P"))
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][\w-]*>")
+
+
+def committed_answer(text: str) -> str | None:
+    """The answer a completion commits to: the content of its last closed ``<answer>`` block; without one,
+    the text outside its closed ``<think>`` blocks, unless a tag is left there (an unclosed ``<answer>`` or
+    ``<think>``, another tag): then ``None``, no answer. Reasoning and tags never become items.
+
+    >>> committed_answer("<think>open door</think><answer>(1) open door</answer>")
+    '(1) open door'
+    >>> committed_answer("<think>(1) open door (2) sit</think>"), committed_answer("<answer>(1) open door")
+    ('', None)
+    >>> committed_answer("<think>watch</think> open door; sit down")
+    'open door; sit down'
+    """
+    answer = last_block(text, "answer")
+    if answer is not None:
+        return answer
+    rest = _THINK_BLOCK.sub(" ", text)
+    return None if _TAG.search(rest) else rest.strip()
 
 
 def items(text: str) -> set[str]:
@@ -27,7 +48,10 @@ def items(text: str) -> set[str]:
     ['open the door', 'pick up the cup']
     """
     answer = last_block(text, "answer")
-    answer = text if answer is None else answer
+    return _items(text if answer is None else answer)
+
+
+def _items(answer: str) -> set[str]:
     parts = _NUMBERED.split(answer) if _NUMBERED.search(answer) else _SEPARATORS.split(answer)
     result = set()
     for part in parts:
@@ -70,7 +94,8 @@ def _iou_rows(texts, kwargs, *, gold_key, fuzzy):
     """Rows of ``iou``: both item sets, how many matched, and the value."""
     rows = []
     for text, gold in zip(texts, gold_texts(kwargs, gold_key, len(texts)), strict=True):
-        pred_items, gold_items = items(text), items(gold)
+        answer = committed_answer(text)
+        pred_items, gold_items = set() if answer is None else _items(answer), items(gold)
         if not gold_items:
             value, hits = None, 0
         else:
@@ -83,7 +108,8 @@ def _iou_rows(texts, kwargs, *, gold_key, fuzzy):
 @register("iou")
 def iou(gold_key: str = "solution", fuzzy: float | None = None) -> Reward:
     r"""Intersection over union of the answer's and the gold's item sets (see ``items``):
-    :math:`|A \cap B| / |A \cup B|`; 0.0 for an empty answer; ``None`` where the gold has no items.
+    :math:`|A \cap B| / |A \cup B|`; 0.0 for an empty answer and for a completion that commits to none
+    (see ``committed_answer``: a think-only or unclosed completion); ``None`` where the gold has no items.
     ``fuzzy=0.9`` counts two items as equal when their rapidfuzz ratio is at least 90 (each item
     matched at most once).
 
@@ -91,6 +117,8 @@ def iou(gold_key: str = "solution", fuzzy: float | None = None) -> Reward:
     [1.0, 0.3333333333333333, 0.0]
     >>> iou(fuzzy=0.9)(["pick up cups, open door"], solution="pick up cup, open door")
     [1.0]
+    >>> iou()(["<think>(1) open door (2) pick cup</think>", "<think>hm</think><answer>open door"], solution="open door")
+    [0.0, 0.0]
     """
     gold_key = check_gold_key("iou", gold_key)
     ok = fuzzy is None or (isinstance(fuzzy, (int, float)) and not isinstance(fuzzy, bool) and 0 < fuzzy <= 1)
