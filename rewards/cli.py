@@ -28,7 +28,17 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-batch", type=int, default=4096, help="most samples in one request")
     serve.add_argument("--max-concurrency", type=int, default=4, help="requests computing at once (worker threads)")
     serve.add_argument("--max-queue", type=int, default=512, help="requests waiting for a worker; more get 429")
-    serve.add_argument("--deadline", type=float, default=120.0, help="seconds from arrival to answer; then 504")
+    serve.add_argument("--deadline", type=float, default=120.0,
+                       help="seconds from arrival to answer (body, waiting and computing); then 408 or 504")
+    serve.add_argument("--header-timeout", type=float, default=10.0,
+                       help="seconds a connection has to send a request's headers, after opening or an answer")
+    serve.add_argument("--max-connections", type=int, default=None,
+                       help="open connections at most (default: max-concurrency + max-queue + 32)")
+    serve.add_argument("--shutdown-grace", type=float, default=5.0,
+                       help="on SIGTERM, seconds beyond --deadline that requests in flight may take")
+    serve.add_argument("--tokenizer", default=None,
+                       help="the policy's tokenizer (folder or hub name): its chat template locates responses in "
+                            "/get_reward queries when the prompt is not found")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     return top
@@ -43,13 +53,31 @@ def main(argv: list[str] | None = None) -> int:
             rewards=args.rewards, params=load_params(args.params, "--params") if args.params else None,
             score_reward=args.score_reward, host=args.host, port=args.port, token=serve.token_from_env(args.token),
             max_body_bytes=args.max_body_bytes, max_batch=args.max_batch, max_concurrency=args.max_concurrency,
-            max_queue=args.max_queue, deadline=args.deadline, log_level=args.log_level, access_log=args.access_log,
+            max_queue=args.max_queue, deadline=args.deadline, header_timeout=args.header_timeout,
+            max_connections=args.max_connections, shutdown_grace=args.shutdown_grace, tokenizer=args.tokenizer,
+            log_level=args.log_level, access_log=args.access_log,
         )
-        serve.run(settings)
+        status = serve.run(settings)
     except (ValueError, ModuleNotFoundError) as err:
         print(f"rewards {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    return 0
+    _exit_now(status)
+    return status
+
+
+def _exit_now(status: int) -> None:
+    """End the process at once, once the server has stopped: verify's workers closed and logs flushed first, but
+    no waiting for threads (a reward still running past the grace) or the HTTP server's own runtime."""
+    import logging
+    import os
+
+    from rewards.answers import pool
+
+    pool.restart()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ EXTRA_OF = {
     "vllm": "vllm",
     "trl": "train", "peft": "train", "accelerate": "train", "matplotlib": "train", "pydantic": "train",
     "PIL": "vlm",
-    "starlette": "serve", "uvicorn": "serve", "prometheus_client": "serve",
+    "starlette": "serve", "granian": "serve", "prometheus_client": "serve",
     "hypothesis": "dev", "math_verify": "dev", "playwright": "dev",
 }
 

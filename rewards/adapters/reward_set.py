@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewards.registry import get, parameters
+from rewards.completions import TRAINER_EXTRAS
+from rewards.registry import Reward, get, parameters
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_SPEC = "accuracy"
+# Keyword names a dataset column may not take: the completions themselves, the receiver, and what trainers set.
+RESERVED_COLUMNS = frozenset({"completions", "self", "prompts", *TRAINER_EXTRAS})
 # Rewards whose value says "is the answer right" in [0, 1]: the default score (OpenRLHF's dynamic filtering).
 _CORRECTNESS = ("accuracy", "exact_match", "iou")
 
@@ -59,15 +62,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
+class Stopped(Exception):
+    """``RewardSet.score_columns`` gave up because its ``stop()`` said so."""
+
+
 @dataclass
 class Scored:
     """One sample's result: the combined ``value`` (``None`` when no reward applied or one failed), each
-    reward's value, ``error`` when a reward failed on it, and ``unscored`` saying why ``value`` is ``None``."""
+    reward's value, ``error`` when a reward failed on it (``batch_error`` when it raised on the whole batch,
+    which is a misconfiguration rather than this sample's), and ``unscored`` saying why ``value`` is ``None``."""
 
     value: float | None
     rewards: dict[str, float | None]
     error: str | None = None
     unscored: str | None = None
+    batch_error: bool = False
 
 
 class RewardSet:
@@ -123,20 +132,33 @@ class RewardSet:
         return list(dict.fromkeys(k for k in keys if isinstance(k, str)))
 
     def score(self, completions: Sequence[Any], **columns: Any) -> list[Scored]:
+        """``score_columns(completions, columns)``."""
+        return self.score_columns(completions, columns)
+
+    def score_columns(self, completions: Sequence[Any], columns: Mapping[str, Any],
+                      stop: Callable[[], bool] | None = None) -> list[Scored]:
         """Each reward on the whole batch (so group rewards see their groups), combined per sample as
         ``rewards.combine`` does: Σ weight·value over the rewards that applied, ``None`` if none did. A
         reward that raises or returns something else than one finite number or ``None`` per completion is
-        an ``error`` on every sample it failed for (logged), and those samples' ``value`` is ``None``."""
+        an ``error`` on every sample it failed for (logged), and those samples' ``value`` is ``None``; so is a
+        sample whose answer check ended in the grader's ``error`` (a verify worker that died twice, a check
+        that raised), which a reward alone would count as wrong. ``stop()`` is asked before each reward: when it
+        says True, ``Stopped`` is raised (the caller gave up on the batch)."""
+        columns = dict(columns)
         n = len(completions)
         per_reward: dict[str, list[float | None]] = {}
         errors: list[list[str]] = [[] for _ in range(n)]
+        raised = False
         for name, fn in self.fns.items():
-            per_reward[name] = self._run(name, fn, completions, columns, errors)
+            if stop is not None and stop():
+                raise Stopped(f"stopped before {name!r}")
+            per_reward[name], failed = self._run(name, fn, completions, columns, errors)
+            raised = raised or failed
         results = []
         for i in range(n):
             values = {name: per_reward[name][i] for name in self.fns}
             if errors[i]:
-                results.append(Scored(None, values, error="; ".join(errors[i])))
+                results.append(Scored(None, values, error="; ".join(errors[i]), batch_error=raised))
                 continue
             applied = [self.weights[name] * v for name, v in values.items() if v is not None]
             if applied:
@@ -153,21 +175,32 @@ class RewardSet:
 
     @staticmethod
     def _run(name: str, fn: Callable[..., list], completions: Sequence[Any], columns: dict[str, Any],
-             errors: list[list[str]]) -> list[float | None]:
+             errors: list[list[str]]) -> tuple[list[float | None], bool]:
+        """The reward's values (``None`` where it failed, with the reason added to ``errors``), and whether it
+        raised on the whole batch."""
         n = len(completions)
+        graded = None
         try:
-            values = fn(list(completions), **columns)
+            if isinstance(fn, Reward) and "status" in fn.columns:  # a graded reward: see each check's outcome
+                rows = fn.rows(list(completions), **columns)
+                values, graded = [row["value"] for row in rows], [row.get("status") for row in rows]
+            else:
+                values = fn(list(completions), **columns)
         except Exception as exc:  # a reward's failure becomes each sample's error, reported, never a silent 0
             _log.warning("reward %r raised on a batch of %d: %s: %s", name, n, type(exc).__name__, exc)
             for sample_errors in errors:
                 sample_errors.append(f"{name}: {type(exc).__name__}: {exc}")
-            return [None] * n
+            return [None] * n, True
         if not isinstance(values, (list, tuple)) or len(values) != n:
             size = len(values) if hasattr(values, "__len__") else "no"
             _log.warning("reward %r returned %s values for %d completions", name, size, n)
             for sample_errors in errors:
                 sample_errors.append(f"{name}: returned {size} values for {n} completions")
-            return [None] * n
+            return [None] * n, False
+        for i, status in enumerate(graded or ()):
+            if status == "error":
+                errors[i].append(f"{name}: the grader failed on this sample (a verify error: a worker that died "
+                                 f"twice or a check that raised; see the log), so it is not scored")
         checked: list[float | None] = []
         for i, value in enumerate(values):
             if value is None:
@@ -177,7 +210,7 @@ class RewardSet:
             else:
                 errors[i].append(f"{name}: returned {value!r}, not a finite number or None")
                 checked.append(None)
-        return checked
+        return checked, False
 
 
 def _checked_weights(weights: Any) -> dict[str, float]:

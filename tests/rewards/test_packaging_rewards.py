@@ -57,6 +57,6 @@ def test_wheel_declares_the_rewards_script_and_the_serve_extra(wheel):
     assert "rewards = rewards.cli:main" in entry_points and "evalsuite = evalsuite.cli:main" in entry_points
     metadata = wheel.read(f"{info}/METADATA").decode()
     assert "Provides-Extra: serve" in metadata
-    for package in ("starlette", "uvicorn", "prometheus_client"):
+    for package in ("starlette", "granian", "prometheus_client"):
         assert any(line.startswith(f"Requires-Dist: {package}") and 'extra == "serve"' in line
                    for line in metadata.splitlines()), package

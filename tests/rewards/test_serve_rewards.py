@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
+pytest.importorskip("granian")
 pytest.importorskip("prometheus_client")
 
 from rewards.serve import Settings, authorized, is_loopback  # noqa: E402
@@ -150,12 +150,28 @@ def test_openrlhf_request_shape(server):
     status, _, out = server.request("POST", "/get_reward", body)
     assert status == 200, out
     assert out == {"rewards": [1.5, 0.0, 0.5], "scores": [1.0, 0.0, 0.0],
-                   "extra_logs": {"accuracy": [1.0, 0.0, 0.0], "format": [1.0, 0.0, 1.0], "unscored": [0.0, 0.0, 0.0]}}
+                   "extra_logs": {"accuracy": [1.0, 0.0, 0.0], "format": [1.0, 0.0, 1.0], "unscored": [0.0, 0.0, 0.0]},
+                   "unscored": [None, None, None]}
 
 
 def test_openrlhf_oldest_shape_query_only(server):
-    status, _, out = server.request("POST", "/get_reward", {"query": [GOOD]})
+    status, _, out = server.request("POST", "/get_reward", {"query": [PROMPT + GOOD]})
     assert status == 422 and "no gold column 'solution'" in out["error"] and "--label_key" in out["error"]
+
+
+def test_get_reward_never_scores_the_prompt(server):
+    """The prompt is not in the query (it decoded differently) and no assistant turn marks the response: a worked
+    example in the prompt holds the gold, and the response is wrong. Unscored, marked and counted: never paid."""
+    worked = "Example: 2+2? Answer: \\boxed{4}\nNow: 3+1? Answer:"
+    before = server.metric('grpokit_unscored_samples_total{endpoint="/get_reward",reason="response_not_found"}')
+    status, _, out = server.request("POST", "/get_reward", {"query": [worked + " I think it is 6", PROMPT + GOOD],
+                                                            "prompts": [worked + "\n", PROMPT], "labels": ["4", "4"]})
+    assert status == 200, out
+    assert out["rewards"] == [0.0, 1.5] and out["scores"] == [0.0, 1.0]
+    assert out["extra_logs"]["unscored"] == [1.0, 0.0] and out["extra_logs"]["accuracy"] == [0.0, 1.0]
+    assert out["unscored"][0].startswith("response not found") and out["unscored"][1] is None
+    after = server.metric('grpokit_unscored_samples_total{endpoint="/get_reward",reason="response_not_found"}')
+    assert after == before + 1
 
 
 def test_v1_score_values_per_reward_and_errors(server):
@@ -181,15 +197,15 @@ def test_v1_score_missing_gold_column_is_an_error_per_sample_not_a_silent_null(s
 
 
 def test_health_and_metrics(server):
-    status, _, out = server.request("GET", "/health")
-    assert status == 200 and out == {"status": "ok", "rewards": {"accuracy": 1.0, "format": 0.5},
-                                     "score_reward": "accuracy"}
+    status, _, out = server.request("GET", "/health", auth=False)
+    assert status == 200 and out == {"status": "ok"}  # open, and liveness only
     before = server.metric("grpokit_samples_scored_total")
     server.request("POST", "/v1/score", {"completions": [GOOD, GOOD], "solution": ["4", "4"]})
     status, headers, text = server.request("GET", "/metrics")
     assert status == 200 and headers["content-type"].startswith("text/plain")
     for name in ("grpokit_requests_total", "grpokit_request_seconds_bucket", "grpokit_deadline_timeouts_total",
-                 "grpokit_in_flight", "grpokit_verify_timeouts_total", "grpokit_samples_scored_total"):
+                 "grpokit_in_flight", "grpokit_verify_timeouts_total", "grpokit_samples_scored_total",
+                 'grpokit_reward_weight{reward="format"} 0.5'):
         assert name in text
     assert server.metric("grpokit_samples_scored_total") == before + 2
     assert 'grpokit_requests_total{endpoint="/v1/score",status="200"}' in text
@@ -212,8 +228,7 @@ def test_concurrent_clients_each_get_their_own_answers(server):
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
                                      {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}])
-@pytest.mark.parametrize("method,path", [("POST", "/get_reward"), ("POST", "/v1/score"), ("GET", "/metrics"),
-                                         ("GET", "/health")])
+@pytest.mark.parametrize("method,path", [("POST", "/get_reward"), ("POST", "/v1/score"), ("GET", "/metrics")])
 def test_requests_without_the_token_get_401(server, headers, method, path):
     status, response_headers, out = server.request(method, path, {"query": [GOOD]}, headers=headers, auth=False)
     assert status == 401 and "bearer token" in out["error"] and response_headers.get("www-authenticate") == "Bearer"
@@ -242,6 +257,9 @@ def test_loopback_hosts(host, loopback):
         (Settings(host="0.0.0.0"), "refusing to listen on '0.0.0.0' without a token"),
         (Settings(host="::"), "without a token"),
         (Settings(token="  "), "the token is empty"),
+        (Settings(token="abc"), "the token has 3 characters; use at least 16"),
+        (Settings(header_timeout=0), "header-timeout"),
+        (Settings(max_connections=0), "max-connections"),
         (Settings(max_queue=-1), "max-queue"),
         (Settings(max_concurrency=0), "max-concurrency"),
         (Settings(deadline=0), "deadline"),
@@ -254,7 +272,7 @@ def test_bad_settings_refused(settings, message):
 
 
 def test_a_non_loopback_host_with_a_token_is_allowed():
-    assert Settings(host="0.0.0.0", token="t").checked().host == "0.0.0.0"
+    assert Settings(host="0.0.0.0", token=TOKEN).checked().host == "0.0.0.0"
 
 
 @pytest.mark.parametrize(
@@ -298,22 +316,33 @@ def test_cli_without_the_serve_extra_names_it():
         ("POST", "/get_reward", b"", 400, "malformed JSON"),
         ("POST", "/get_reward", b'{"query": ["\xff\xfe"]}', 400, "not valid UTF-8 (byte 0xff at offset 12)"),
         ("POST", "/get_reward", b'{"query": [NaN]}', 400, "NaN is not a JSON number"),
-        ("POST", "/get_reward", b'["a"]', 400, "must be a JSON object, got list"),
+        ("POST", "/get_reward", b'["a"]', 400, "must be a JSON object, got an array"),
         ("POST", "/get_reward", b"[" * 10_000 + b"]" * 10_000, 400, "malformed JSON"),
         ("POST", "/get_reward", b'{"prompts": ["a"]}', 400, "missing field 'query'"),
-        ("POST", "/get_reward", b'{"query": "a"}', 400, "field 'query' must be a list, got str"),
-        ("POST", "/get_reward", b'{"query": ["a", 3]}', 400, "query[1] must be a string, got int"),
+        ("POST", "/get_reward", b'{"query": "a"}', 400, "field 'query' must be an array, got a string"),
+        ("POST", "/get_reward", b'{"query": ["a", 3]}', 400, "query[1] must be a string, got a number"),
         ("POST", "/get_reward", b'{"query": ["a"], "prompts": ["a", "b"]}', 400, "field 'prompts' has 2 entries for 1"),
         ("POST", "/get_reward", b'{"query": ["a"], "prompts": [1]}', 400, "prompts[0] must be a string"),
         ("POST", "/get_reward", b'{"query": ["a", "b"], "labels": ["4"]}', 400, "field 'labels' has 1 entries for 2"),
         ("POST", "/get_reward", json.dumps({"query": ["a"] * 65}).encode(), 413, "65 samples is over the limit of 64"),
         ("POST", "/v1/score", b'{"solution": ["4"]}', 400, "missing field 'completions'"),
-        ("POST", "/v1/score", b'{"completions": [4]}', 400, "completions[0] must be a string or a list of messages"),
+        ("POST", "/v1/score", b'{"completions": [4]}', 400, "completions[0] must be a string or an array of messages"),
         ("POST", "/v1/score", b'{"completions": [[{"role": 1, "content": "a"}]]}', 400, "completions[0][0] must be a message"),
         ("POST", "/v1/score", b'{"completions": [["a"]]}', 400, "completions[0][0] must be a message"),
         ("POST", "/v1/score", b'{"completions": [[{"role": "assistant", "content": 5}]]}', 400, "content must be"),
         ("POST", "/v1/score", b'{"completions": ["a", "b"], "solution": ["4"]}', 400, "field 'solution' has 1 entries for 2"),
-        ("POST", "/v1/score", b'{"completions": ["a"], "solution": "4"}', 400, "field 'solution' must be a list"),
+        ("POST", "/v1/score", b'{"completions": ["a"], "solution": "4"}', 400, "field 'solution' must be an array"),
+        # once 500s: a label object with a key that is the completions, a column named self, a lone surrogate
+        # key, and a number too long for Python's int (whose message once named a Python function)
+        ("POST", "/get_reward", b'{"query": ["a"], "labels": [{"completions": "x"}]}', 200, None),
+        ("POST", "/get_reward", b'{"query": ["a"], "labels": [{"self": "x"}]}', 200, None),
+        ("POST", "/get_reward", b'{"query": ["a"], "labels": [{"a b": "x"}]}', 400, "cannot name a column"),
+        ("POST", "/get_reward", b'{"query": ["a"], "labels": [["4"]]}', 400, "got an array"),
+        ("POST", "/v1/score", b'{"completions": ["a"], "self": ["x"]}', 400, "cannot name a column"),
+        ("POST", "/v1/score", b'{"completions": ["a"], "\\ud800": ["x"]}', 400, "cannot name a column"),
+        ("POST", "/v1/score", b'{"completions": ["\\ud800"], "solution": ["4"]}', 200, None),
+        ("POST", "/get_reward", b'{"query": ["a"], "labels": [' + b"9" * 5000 + b"]}", 400, "has 5000 digits"),
+        ("POST", "/get_reward", b'{"query": ["a"], "labels": [1e999]}', 400, "out of range"),
         ("POST", "/v1/score", b'{"completions": ["a"], "trainer_state": [1]}', 400, "set by trainers"),
         ("POST", "/v1/score", b'{"completions": ["a"], "completion_ids": [["x"]]}', 400, "integer token ids"),
         ("POST", "/v1/score", b'{"completions": ["a"], "completion_ids": [[true]]}', 400, "integer token ids"),
@@ -324,9 +353,15 @@ def test_cli_without_the_serve_extra_names_it():
     ],
 )
 def test_bad_input_gets_a_4xx_with_its_reason_and_the_server_stays_up(server, method, path, raw, status, reason):
-    got, _, out = server.request(method, path, raw=raw)
+    label = path if path != "/nope" else "other"  # unknown paths are counted together
+    before = server.metric(f'grpokit_requests_total{{endpoint="{label}",status="{status}"}}')
+    got, headers, out = server.request(method, path, raw=raw)
     assert got == status, out
-    assert reason in out["error"]
+    assert headers["content-type"] == "application/json"
+    if reason is not None:
+        assert reason in out["error"]
+        assert "sys." not in out["error"] and "Python" not in out["error"]
+    assert server.metric(f'grpokit_requests_total{{endpoint="{label}",status="{status}"}}') == before + 1
     assert server.request("GET", "/health")[0] == 200
 
 
@@ -411,7 +446,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tmp_path):
         assert running.proc.wait(timeout=60) == 0
         with pytest.raises(OSError):
             running.request("GET", "/health", timeout=5)
-        assert "Finished server process" in running.output()
+        assert "rewards serve: stopped" in running.output()
     finally:
         running.stop()
 
