@@ -9,7 +9,7 @@ TORCH  := torch==2.13.0
 VLLM_VENV := .venv-vllm
 VLLM_PY   := $(VLLM_VENV)/bin/python
 
-.PHONY: install demo test test-vllm test-light lint bench clean
+.PHONY: install demo test fuzz test-vllm test-light lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+# The property tests (every @given, marked `hypothesis`) with fresh randomness and 10x the examples CI runs
+# derandomized (profiles in tests/hypothesis_profiles.py); `make fuzz FUZZ=tests/verify` narrows it. Fix what it
+# finds, then pin the counterexample as an @example on its property.
+FUZZ ?= tests
+fuzz: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider --hypothesis-profile=fuzz -m hypothesis $(FUZZ)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis_profiles import examples
 
 import rewards
 from rewards.completions import completion_text, gold_text
@@ -93,12 +94,12 @@ def _reverse(completions, kwargs):
     return list(reversed(completions)), flipped
 
 
+@pytest.mark.hypothesis  # its @given is inside: marked so that `make fuzz` (-m hypothesis) runs it
 @pytest.mark.parametrize("name", NAMES)
 def test_property_1000_batches(name):
     fn = build(name)
 
-    @settings(max_examples=1000, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(1000), suppress_health_check=list(HealthCheck))
     @given(_strategy(name))
     def run(batch):
         completions, kwargs = batch

@@ -7,6 +7,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 import rewards
 from rewards.completions import completion_texts, gold_texts, group_ids
@@ -271,8 +272,7 @@ def test_odd_inputs_are_probed_without_raising(completion, gold):
     assert isinstance(probe_hacking(mentions_gold, completion, gold), list)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), suppress_health_check=list(HealthCheck))
 @given(completions(malformed=True, latex_bombs=False), st.one_of(golds(), st.text(max_size=12)))
 def test_probing_is_total_and_every_control_differs_at_the_same_length(completion, gold):
     variants = hacking_variants(completion, gold)

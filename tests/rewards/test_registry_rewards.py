@@ -140,10 +140,12 @@ def test_importing_rewards_never_imports_torch_or_transformers():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.hypothesis  # its @given is inside: marked so that `make fuzz` (-m hypothesis) runs it
 @pytest.mark.parametrize("name", sorted(DESIGN_NAMES | {"length_penalty", "reasoning_steps"}))
 def test_any_parameter_value_builds_a_reward_or_raises_value_error(name):
     from hypothesis import given, settings
     from hypothesis import strategies as st
+    from hypothesis_profiles import examples
 
     anything = st.one_of(
         st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
@@ -151,7 +153,7 @@ def test_any_parameter_value_builds_a_reward_or_raises_value_error(name):
         st.tuples(st.text(max_size=5)), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
     )
 
-    @settings(max_examples=200, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=examples(200))
     @given(st.sampled_from(sorted(rewards.parameters(name))), anything)
     def run(param, value):
         params = {**REQUIRED.get(name, {}), param: value}

@@ -8,6 +8,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from rewards import verify
 from rewards.answers.extract import ExtractionConfig, extract_answer, gold_answer
@@ -345,8 +346,7 @@ def test_extraction_of_huge_adversarial_text_is_bounded(text):
     assert time.perf_counter() - start < 5.0  # a hang bound (linear scans), not a speed target
 
 
-SETTINGS = settings(max_examples=300, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(300), suppress_health_check=list(HealthCheck))
 _WORDS = ("the answer is ", "Answer: ", "so ", "not ", "maybe ", " or ", " and ", "Wait, ", "actually ", "wrong",
           "is ", "= ", "$", "\\(", "\\)", "\\boxed{", "\\boxed ", "}", "{", "<answer>", "</answer>", "<think>",
           "</think>", "####", ". ", "? ", ", ", "\n", "7", "15", "-3", "1/2", "\\frac{1}{2}", "\\ne ", "x", "(B)",

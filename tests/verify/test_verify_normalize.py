@@ -8,12 +8,12 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from rewards.answers import numbers
 from rewards.answers.normalize import Answer, normalize
 
-SETTINGS = settings(max_examples=300, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(300), suppress_health_check=list(HealthCheck))
 
 
 @pytest.mark.parametrize("raw,text,unit", [

@@ -10,13 +10,13 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from rewards import Status, extract_answer, grade, verify
 from rewards.answers.engine import verify_batch
 from rewards.testing import texts
 
-SETTINGS = settings(max_examples=400, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(400), suppress_health_check=list(HealthCheck))
 
 _LATEX = ("\\frac{", "\\sqrt{", "\\sqrt", "}", "{", "^", "_", "\\left(", "\\right)", "(", ")", "[", "]",
           "\\boxed{", "\\pi", "x", "i", "e", "=", "<", "\\le", ",", "\\{", "\\}", "\\cup", "\\infty", "-",
