@@ -393,7 +393,12 @@ class RewardServer:
         finally:
             gone.cancel()
         if waiting in done:
-            return waiting.result()
+            try:
+                return waiting.result()
+            except RequestError as err:
+                if err.status == 504:
+                    self.metrics.timeouts.inc()
+                raise
         cancelled.set()
         job.cancel()
         if gone in done:
@@ -432,9 +437,12 @@ def _bounded(cutoff: float, cancelled: threading.Event, work: Callable[[], Any])
         raise RequestError(504, "cancelled before it started")
     with bounded(cutoff, cancelled):
         try:
-            return work()
+            result = work()
         except Stopped:
             raise RequestError(504, "cancelled: the deadline passed or the client left") from None
+    if time.monotonic() >= cutoff:  # checks cut at the deadline came back as timeouts: not an answer to pay on
+        raise RequestError(504, "deadline exceeded while computing (--deadline)")
+    return result
 
 
 async def _disconnected(request: Any) -> None:
