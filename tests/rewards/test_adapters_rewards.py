@@ -4,14 +4,17 @@ environments exist, verl, ms-swift and OpenRLHF themselves loading and calling o
 import collections
 import collections.abc
 import json
+import logging
 import os
 import pickle
 import subprocess
 import sys
 import types
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from trainer_clients import needs_trainer, python_of
 
 from rewards.adapters import batch, swift, verl
 from rewards.testing import check_reward
@@ -30,10 +33,32 @@ def test_swift_register_all_into_a_plain_dict():
     assert check_reward(orm).problems == []
 
 
-def test_swift_skips_rewards_missing_required_params_and_honours_prefix():
+def test_swift_honours_prefix_and_soft_overlong_takes_ms_swift_flags():
     orms = {}
     swift.register_all(orms, prefix="grpokit_")
-    assert "grpokit_format" in orms and "grpokit_soft_overlong" not in orms
+    assert "grpokit_format" in orms and "grpokit_soft_overlong" in orms  # its lengths come from ms-swift's args
+    orm = orms["grpokit_soft_overlong"](args=SimpleNamespace(soft_max_length=10, soft_cache_length=4))
+    assert orm.params == {"max_len": 10, "cache_len": 4}
+    assert orm(["x"], completion_ids=[[1] * 8]) == [pytest.approx(-0.5)]  # 2 tokens into the 4-token cache
+    with pytest.raises(ValueError, match="needs max_len, cache_len: pass ms-swift's --soft_max_length, --soft_cache_length"):
+        orms["grpokit_soft_overlong"]()
+
+
+def test_swift_flags_that_disagree_with_the_plugin_params_are_refused_in_one_line():
+    orms = {}
+    swift.register_all(orms, params={"soft_overlong": {"max_len": 100, "cache_len": 10}})
+    agree = orms["soft_overlong"](args=SimpleNamespace(soft_max_length=100, soft_cache_length=10))
+    assert agree.params == {"max_len": 100, "cache_len": 10}
+    assert orms["soft_overlong"](args=SimpleNamespace(soft_max_length=None, soft_cache_length=None)).params["max_len"] == 100
+    with pytest.raises(ValueError, match=r"--soft_max_length 512 vs max_len=100\); set them in one place") as err:
+        orms["soft_overlong"](args=SimpleNamespace(soft_max_length=512, soft_cache_length=10))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("end", ["<|im_end|>", "<|im_end|>\n<|endoftext|>", "<|eot_id|>", "</s>"])
+def test_swift_strips_the_end_of_turn_tokens_ms_swift_leaves(end):
+    assert swift.orm_class("format")()([GOOD + end]) == [1.0]
+    assert swift.orm_class("accuracy")()([GOOD + end], solution=["4"]) == [1.0]
 
 
 def test_swift_orm_kwargs_override_and_validation():
@@ -43,12 +68,34 @@ def test_swift_orm_kwargs_override_and_validation():
 
 
 def test_verl_compute_score_float_fields_and_defaults():
-    assert verl.compute_score("gsm8k", GOOD, "4") == {"score": 1.0, "accuracy": 1.0}
+    assert verl.compute_score("gsm8k", GOOD, "4") == {"score": 1.0, "accuracy": 1.0, "acc": 1.0, "unscored": 0.0}
     out = verl.compute_score("gsm8k", "<answer>5</answer>", "4", extra_info={"index": 3},
                              rewards={"accuracy": 1.0, "format": 0.5, "soft_overlong": -1.0},
                              params={"soft_overlong": {"max_len": 10, "cache_len": 5}})
-    assert out == {"score": 1.0, "accuracy": 0.0, "format": 0.0, "soft_overlong": -1.0}
-    assert verl.compute_score("x", GOOD, "") == {"score": 0.0, "accuracy": 0.0}  # no gold: None counts 0
+    assert out == {"score": 1.0, "accuracy": 0.0, "format": 0.0, "soft_overlong": -1.0, "acc": 0.0, "unscored": 0.0}
+    assert verl.compute_score("x", GOOD, "", rewards={"format": 1.0}) == {"score": 1.0, "format": 1.0, "acc": 0.0,
+                                                                          "unscored": 0.0}
+
+
+def test_verl_warns_and_counts_a_missing_gold(caplog):
+    before = verl.counts()["missing_gold"]
+    with caplog.at_level(logging.WARNING, logger="rewards.adapters.verl"):
+        out = verl.compute_score("openai/gsm8k", GOOD, "", extra_info={"index": 7})
+    assert out == {"score": 0.0, "accuracy": 0.0, "acc": 0.0, "unscored": 1.0}  # marked, not a silent 0
+    assert verl.counts()["missing_gold"] == before + 1
+    [message] = [r.getMessage() for r in caplog.records if "no ground truth" in r.getMessage()]
+    assert "accuracy" in message and "'openai/gsm8k'" in message and "index 7" in message
+
+
+def test_verl_builds_its_rewards_once_per_configuration(monkeypatch):
+    built = []
+    real_get = verl.get
+    monkeypatch.setattr(verl, "get", lambda name, **params: built.append(name) or real_get(name, **params))
+    verl._built.cache_clear()
+    for _ in range(5):
+        verl.compute_score("x", GOOD, "4", rewards={"accuracy": 1.0, "format": 0.5}, params={"format": {}})
+    verl.compute_score("x", GOOD, "4", rewards={"accuracy": 2.0})
+    assert built == ["accuracy", "format", "accuracy"]
 
 
 def test_batch_score_rows_groups_by_prompt_in_any_order():
@@ -124,19 +171,16 @@ def test_verl_reward_kwargs_in_mapping_and_sequence_wrappers():
 
     rewards = ConfigDict({"format": 1.0})
     params = ConfigDict({"format": ConfigDict({"tags": collections.UserList(["think", "answer"])})})
-    assert verl.compute_score("x", GOOD, "4", rewards=rewards, params=params) == {"score": 1.0, "format": 1.0}
+    assert verl.compute_score("x", GOOD, "4", rewards=rewards, params=params) == {"score": 1.0, "format": 1.0,
+                                                                                   "acc": 0.0, "unscored": 0.0}
 
 
 # ---- the trainers' own code calling our adapters (in their own virtual environments) -----------
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / "tests" / "rewards" / "trainer_clients.py"
-VERL_PYTHON = Path(os.environ.get("GRPOKIT_VERL_PYTHON", "/tmp/venv-verl/bin/python"))
-SWIFT_PYTHON = Path(os.environ.get("GRPOKIT_SWIFT_PYTHON", "/tmp/venv-swift/bin/python"))
-
-
-def has_package(python: Path, package: str) -> bool:
-    return python.exists() and any(python.parents[1].glob(f"lib/python3*/site-packages/{package}/__init__.py"))
+VERL_PYTHON = python_of("verl")  # built by `make trainer-envs` (tests/rewards/trainer_envs.py); CI requires them
+SWIFT_PYTHON = python_of("swift")
 
 
 def run_client(python: Path, *args: str) -> dict:
@@ -149,8 +193,7 @@ def run_client(python: Path, *args: str) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
-@pytest.mark.skipif(not has_package(VERL_PYTHON, "verl"), reason=f"no verl environment at {VERL_PYTHON} "
-                    "(see tests/rewards/trainer_clients.py)")
+@needs_trainer(VERL_PYTHON, "verl")
 def test_verl_loads_and_calls_our_compute_score_through_its_reward_managers():
     result = run_client(VERL_PYTHON, "verl")
     assert result["reward_manager"] == "verl.experimental.reward_loop.reward_manager.naive.NaiveRewardManager"
@@ -158,11 +201,12 @@ def test_verl_loads_and_calls_our_compute_score_through_its_reward_managers():
     assert [(o["score"], o["extra"]["accuracy"], o["extra"]["format"]) for o in result["loop"]] == expected
     assert result["legacy_scores"] == [score for score, _, _ in expected]
     assert result["legacy_extra"] == {"score": [1.5, 0.0, 1.0, 0.5], "accuracy": [1.0, 0.0, 1.0, 0.0],
-                                      "format": [1.0, 0.0, 0.0, 1.0]}
+                                      "format": [1.0, 0.0, 0.0, 1.0], "acc": [1.0, 0.0, 1.0, 0.0],
+                                      "unscored": [0.0, 0.0, 0.0, 0.0]}
+    assert [o["extra"]["acc"] for o in result["loop"]] == [1.0, 0.0, 1.0, 0.0]  # what verl's validation reads
 
 
-@pytest.mark.skipif(not has_package(SWIFT_PYTHON, "swift"), reason=f"no ms-swift environment at {SWIFT_PYTHON} "
-                    "(see tests/rewards/trainer_clients.py)")
+@needs_trainer(SWIFT_PYTHON, "swift")
 def test_ms_swift_loads_our_plugin_and_scores_through_its_grpo_reward_call():
     result = run_client(SWIFT_PYTHON, "swift")
     assert result["orm_classes"] == [f"rewards.adapters.swift.{name}" for name in result["names"]]
@@ -173,8 +217,7 @@ def test_ms_swift_loads_our_plugin_and_scores_through_its_grpo_reward_call():
                                  [None, 1.0, 0.0, None]]
 
 
-@pytest.mark.skipif(not has_package(VERL_PYTHON, "openrlhf"), reason=f"no OpenRLHF in {VERL_PYTHON}'s environment "
-                    "(see tests/rewards/trainer_clients.py)")
+@needs_trainer(VERL_PYTHON, "openrlhf")
 def test_openrlhf_loads_our_reward_file_through_its_single_turn_executor():
     result = run_client(VERL_PYTHON, "openrlhf")
     assert [s["reward"] for s in result["samples"]] == [[1.5], [0.0], [1.0], [0.5]]

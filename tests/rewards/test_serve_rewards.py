@@ -20,6 +20,8 @@ pytest.importorskip("starlette")
 pytest.importorskip("granian")
 pytest.importorskip("prometheus_client")
 
+from trainer_clients import needs_trainer, python_of  # noqa: E402
+
 from rewards.serve import Settings, authorized, is_loopback  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -453,11 +455,10 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tmp_path):
 
 # ---- OpenRLHF's own HTTP client (in its environment, when there is one) ---------------------------
 
-OPENRLHF_PYTHON = Path(os.environ.get("GRPOKIT_VERL_PYTHON", "/tmp/venv-verl/bin/python"))
+OPENRLHF_PYTHON = python_of("verl")
 
 
-@pytest.mark.skipif(not any(OPENRLHF_PYTHON.parents[1].glob("lib/python3*/site-packages/openrlhf/__init__.py")),
-                    reason=f"no OpenRLHF in {OPENRLHF_PYTHON}'s environment (see tests/rewards/trainer_clients.py)")
+@needs_trainer(OPENRLHF_PYTHON, "openrlhf")
 def test_openrlhf_single_turn_executor_posts_to_the_server(tmp_path):
     running = Server(tmp_path, "--rewards", "accuracy,format:0.5")  # OpenRLHF sends no token: loopback only
     try:

@@ -2,12 +2,15 @@
 and reward-calling code, in a virtual environment that has the trainer (CPU only), and prints what the trainer
 computed as one JSON object on a line starting with RESULT:
 
-    PYTHONPATH=$PWD /tmp/venv-verl/bin/python tests/rewards/trainer_clients.py verl
-    PYTHONPATH=$PWD /tmp/venv-verl/bin/python tests/rewards/trainer_clients.py openrlhf          # the python-file form
-    PYTHONPATH=$PWD /tmp/venv-verl/bin/python tests/rewards/trainer_clients.py openrlhf URL      # a running server
-    PYTHONPATH=$PWD /tmp/venv-swift/bin/python tests/rewards/trainer_clients.py swift
+    make trainer-envs          # builds them under $GRPOKIT_TRAINER_ENVS (default ~/.cache/grpokit/trainer-envs)
+    E=$(python3 tests/rewards/trainer_envs.py where)
+    PYTHONPATH=$PWD $E/verl/bin/python tests/rewards/trainer_clients.py verl
+    PYTHONPATH=$PWD $E/verl/bin/python tests/rewards/trainer_clients.py openrlhf          # the python-file form
+    PYTHONPATH=$PWD $E/verl/bin/python tests/rewards/trainer_clients.py openrlhf URL      # a running server
+    PYTHONPATH=$PWD $E/swift/bin/python tests/rewards/trainer_clients.py swift
 
-tests/rewards/test_adapters_rewards.py runs it when such an environment exists and checks the numbers.
+tests/rewards/test_adapters_rewards.py and test_serve_rewards.py run it and check the numbers. Without the
+environments those tests skip, unless ``GRPOKIT_REQUIRE_TRAINERS=1`` (CI sets it), which makes them fail.
 """
 
 from __future__ import annotations
@@ -21,6 +24,33 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trainer_envs import python_of  # noqa: E402,F401  (re-exported for the tests)
+
+
+def has_package(python: Path, package: str) -> bool:
+    """Does the environment of ``python`` hold ``package``?"""
+    return python.exists() and any(python.parents[1].glob(f"lib/python3*/site-packages/{package}/__init__.py"))
+
+
+def needs_trainer(python: Path, package: str):
+    """Skip the test without ``package`` in the environment of ``python``, unless ``GRPOKIT_REQUIRE_TRAINERS=1``
+    (CI), which runs it so that it fails saying how to build the environment."""
+    import pytest
+
+    required = os.environ.get("GRPOKIT_REQUIRE_TRAINERS") == "1"
+    present = has_package(python, package)
+    check = pytest.mark.usefixtures()
+    if not present and required:
+        def fail(test):
+            def run(*args, **kwargs):
+                raise AssertionError(f"no {package} in the environment of {python}: build it with "
+                                     f"`make trainer-envs` (GRPOKIT_REQUIRE_TRAINERS=1 requires it)")
+            run.__name__, run.__doc__ = test.__name__, test.__doc__
+            return run
+        return fail
+    return check if present else pytest.mark.skip(reason=f"no {package} in the environment of {python} "
+                                                          f"(make trainer-envs builds it)")
 # (response, gold): formatted and right, unformatted and wrong, boxed and right, no gold (the sample gets 0).
 SAMPLES = [
     ("<think>2+2</think><answer>4</answer>", "4"),
@@ -138,14 +168,16 @@ def swift(workdir: Path) -> dict:
     from fixtures.tiny import build_tokenizer
 
     plugin = workdir / "grpokit_plugin.py"
-    plugin.write_text("from rewards.adapters.swift import register_all\n\n"
-                      "register_all(params={'soft_overlong': {'max_len': 12, 'cache_len': 4}})\n")
+    plugin.write_text("from rewards.adapters.swift import register_all\n\nregister_all()\n")
     import_external_file(str(plugin))
     names = ["accuracy", "format", "soft_overlong", "length"]
-    reward_funcs = [orms[name](args=SimpleNamespace()) for name in names]
+    # soft_overlong's lengths from ms-swift's own flags (--soft_max_length 12 --soft_cache_length 4)
+    args = SimpleNamespace(soft_max_length=12, soft_cache_length=4)
+    reward_funcs = [orms[name](args=args) for name in names]
     tokenizer = build_tokenizer()
-    samples = [
-        GRPOSample(messages=[{"role": "user", "content": "Solve it."}, {"role": "assistant", "content": text}],
+    samples = [  # ms-swift leaves the end-of-turn token in the text: the first sample keeps it
+        GRPOSample(messages=[{"role": "user", "content": "Solve it."},
+                             {"role": "assistant", "content": text + ("<|im_end|>" if i == 0 else "")}],
                    extra={"solution": gold}, prompt_id="p0" if i < 2 else "p1",
                    response_token_ids=[tokenizer(text, add_special_tokens=False)["input_ids"]])
         for i, (text, gold) in enumerate(SAMPLES)
