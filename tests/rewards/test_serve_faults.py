@@ -211,6 +211,34 @@ def test_trickled_bodies_get_408_at_the_deadline_and_free_their_slots(start):
     assert server.metric('grpokit_requests_total{endpoint="/v1/score",status="408"}') == 2
 
 
+def rss_mb(server: Server) -> float:
+    status = Path(f"/proc/{server.proc.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
+def test_queued_bodies_cost_their_bytes_not_their_parsed_objects(tmp_path):
+    """Requests waiting for a thread hold their raw body only: 4 queued 4 MiB bodies of ``{}`` items (about
+    100 MB each once parsed) add tens of MB, not hundreds."""
+    server = Server(tmp_path, "--rewards", "slow_rewards:sleepy", "--max-concurrency", "1", "--max-queue", "8",
+                    "--max-body-bytes", str(5 * 2**20), "--deadline", "120")
+    try:
+        busy, _ = in_background(lambda: server.request("POST", "/v1/score", {"completions": ["a"], "sleep": [20]}))
+        assert wait_for(lambda: server.metric("grpokit_in_flight") >= 1, timeout=30)
+        before = rss_mb(server)
+        body = b'{"completions": ["a"], "items": [' + b"{}," * (4 * 2**20 // 3 - 20) + b"{}]}"
+        queued = [in_background(lambda: server.request("POST", "/v1/score", raw=body, timeout=120)) for _ in range(4)]
+        assert wait_for(lambda: server.metric("grpokit_in_flight") >= 5, timeout=60)
+        time.sleep(1.0)
+        grown = rss_mb(server) - before
+        assert grown < 150, f"{grown:.0f} MB for 16 MiB of queued bodies"
+        for thread, box in queued:
+            thread.join(180)
+            assert box["result"][0] == 400  # 'items' has 1398081 entries for 1 samples
+        busy.join(60)
+    finally:
+        server.stop()
+
+
 # ---- computing bounded by the deadline, and cancelled when the client leaves ---------------------
 
 
