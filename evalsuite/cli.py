@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated registry names or module:function (default accuracy,format)")
     run.add_argument("--imports", default=S, help="comma-separated modules to import first (they may register rewards)")
     run.add_argument("--reward-params", type=_json_object, default=S, help='JSON, e.g. \'{"cosine": {"max_len": 512}}\'')
+    run.add_argument("--correct", default=S, metavar="REWARD[>=T]",
+                     help="when a sample counts as correct for accuracy, pass@k and maj@k: REWARD reaches T "
+                          "(default 1), e.g. iou>=1, exact_match (default accuracy)")
     run.add_argument("--k", default=S, help="comma-separated k for pass@k (default 1)")
     run.add_argument("--output-dir", default=S, help="default out/eval")
     run.add_argument("--limit", type=int, default=S, help="evaluate the first N rows only")
@@ -52,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", default=S, help="discard what DIR holds and start over")
     run.add_argument("--device", default=S, help="transformers device (default cuda if available, else cpu)")
     run.add_argument("--dtype", default=S, help="model dtype (default auto)")
+    run.add_argument("--trust-remote-code", action="store_true", default=S,
+                     help="run the Python code a model folder ships (its own model, config or processor classes)")
     run.add_argument("--tensor-parallel-size", type=int, default=S)
     run.add_argument("--data-parallel-size", type=int, default=S)
     run.add_argument("--gpu-memory-utilization", type=float, default=S)
@@ -63,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--k", default="1", help="comma-separated k for pass@k (default 1)")
     score.add_argument("--rewards", default="accuracy,format", help="comma-separated registry names or module:function")
     score.add_argument("--imports", default="", help="comma-separated modules to import first")
+    score.add_argument("--correct", default="accuracy", metavar="REWARD[>=T]",
+                       help="when a sample counts as correct (default accuracy), e.g. iou>=1, exact_match")
     score.add_argument("--reward-params", type=_json_object, default=None)
     score.add_argument("--output-dir", default=None, help="default: the file's own folder")
     score.add_argument("--solution-key", default="solution")
@@ -115,6 +122,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         summary = runner.score(
             args.file, k=_csv(args.k), rewards=_csv(args.rewards), reward_params=args.reward_params,
             output_dir=args.output_dir, solution_key=args.solution_key, n=args.n, imports=_csv(args.imports),
+            correct=args.correct,
         )
         report.print_summary(summary)
     elif args.command == "report":

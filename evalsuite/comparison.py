@@ -9,6 +9,7 @@ from typing import Any
 
 from evalsuite import metrics as metrics_mod
 from evalsuite import stats
+from evalsuite.correctness import summary_correctness
 from evalsuite.errors import EvalError
 from evalsuite.store import read_run
 
@@ -26,11 +27,16 @@ def compare(dir_a: str | Path, dir_b: str | Path, *, allow_different_data: bool 
     "only_a", "only_b", "changed": [ids whose data differ], "warnings": [...]}``.
     """
     (summary_a, records_a), (summary_b, records_b) = read_run(dir_a), read_run(dir_b)
+    if summary_correctness(summary_a) != summary_correctness(summary_b):
+        warning = (f"the runs define a correct sample differently ({summary_correctness(summary_a)} in A, "
+                   f"{summary_correctness(summary_b)} in B): accuracy, pass@k and maj@k are not the same measure")
+    else:
+        warning = None
     a = {r["id"]: r for r in records_a}
     b = {r["id"]: r for r in records_b}
     shared = [i for i in a if i in b]
     changed = [i for i in shared if not _same_prompt(a[i], b[i])]
-    warnings = []
+    warnings = [warning] if warning else []
     if a and b and not shared:
         problem = f"{dir_a} and {dir_b} share no prompt ids, so there is nothing to pair"
         if not allow_different_data:
@@ -69,7 +75,7 @@ def _prompt_scores(summary: dict, records: list[dict], ids: set) -> dict[str, di
         return {}
     ks = [int(m.group(1)) for m in map(_PASS.match, summary["metrics"]) if m]
     chosen = [r for r in records if r["id"] in ids]
-    return metrics_mod.prompt_scores(chosen, k=ks, n=_n(summary, records))
+    return metrics_mod.prompt_scores(chosen, k=ks, n=_n(summary, records), correct=summary_correctness(summary))
 
 
 def _n(summary: dict, records: list[dict]) -> int:

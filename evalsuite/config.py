@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalsuite.correctness import Correctness
 from evalsuite.errors import EvalError
 from evalsuite.tasks import TASKS
 
@@ -46,6 +47,7 @@ class EvalConfig:
     rewards: tuple[str, ...] = ("accuracy", "format")
     reward_params: dict[str, dict] = field(default_factory=dict)
     imports: tuple[str, ...] = ()
+    correct: str = "accuracy"  # REWARD[>=THRESHOLD]: a sample is correct (accuracy, pass@k, maj@k) when REWARD reaches it
     k: tuple[int, ...] = (1,)
     output_dir: str = "out/eval"
     limit: int | None = None
@@ -56,6 +58,7 @@ class EvalConfig:
     overwrite: bool = False
     device: str | None = None
     dtype: str = "auto"
+    trust_remote_code: bool = False  # run the model folder's own Python code (its config, model, processor)
     tensor_parallel_size: int = 1
     data_parallel_size: int = 1
     gpu_memory_utilization: float | None = None  # vLLM's default; on CPU it is the share of RAM
@@ -72,7 +75,13 @@ class EvalConfig:
             raise EvalError(f"k must be whole numbers like 1,4,8, got {self.k!r}") from None
         if self.top_k is not None and self.top_k <= 0:
             self.top_k = None
+        correct = Correctness.parse(self.correct)  # a malformed spec is one EvalError
+        self.correct = "accuracy" if correct.is_default else str(correct)
         self.validate()
+
+    @property
+    def correctness(self) -> Correctness:
+        return Correctness.parse(self.correct)
 
     def validate(self) -> None:
         """Raise EvalError (one line) for values no backend could run."""

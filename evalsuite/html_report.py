@@ -16,6 +16,7 @@ import rewards
 from evalsuite import metrics as metrics_mod
 from evalsuite import stats, svg
 from evalsuite.comparison import compare
+from evalsuite.correctness import Correctness, summary_correctness
 from evalsuite.errors import EvalError
 from evalsuite.store import read_run
 
@@ -34,7 +35,7 @@ def write_report(
     """Write ``OUT_DIR/report.html`` for the run in ``out_dir`` (beside ``other_dir``'s when given: metric
     deltas with paired intervals and the prompts whose verdict flipped) and return its path. Each prompt
     shows its first ``samples_per_prompt`` completions with their extracted answers and the reason for
-    each verdict, from ``rewards.explain`` with the run's accuracy reward."""
+    each verdict, from ``rewards.explain`` with the reward that defined correctness (accuracy by default)."""
     if samples_per_prompt < 1:
         raise EvalError(f"samples_per_prompt must be >= 1, got {samples_per_prompt}")
     summary, records = read_run(out_dir)
@@ -56,8 +57,9 @@ def write_report(
 def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt: int = 4,
            comparison: dict | None = None, other: dict | None = None) -> str:
     """The report page as one HTML string."""
-    accuracy = _accuracy_reward(summary)
-    verdicts = metrics_mod.verdicts(records)
+    correct = summary_correctness(summary)
+    judge = (_correct_reward(summary, correct), correct)
+    verdicts = metrics_mod.verdicts(records, correct)
     flips = {}
     if comparison:
         flips = {**{i: "lost" for i in comparison["lost"]}, **{i: "gained" for i in comparison["gained"]}}
@@ -65,10 +67,10 @@ def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt:
         _metrics_section(summary, records),
         _comparison_section(comparison) if comparison else "",
         _rewards_section(records),
-        _length_section(records),
-        _truncation_section(records),
-        _flips_section(comparison, records, other, accuracy) if comparison else "",
-        _prompts_section(records, verdicts, flips, accuracy, samples_per_prompt, bool(comparison)),
+        _length_section(records, correct),
+        _truncation_section(records, correct),
+        _flips_section(comparison, records, other, judge) if comparison else "",
+        _prompts_section(records, verdicts, flips, judge, samples_per_prompt, bool(comparison)),
     ]
     config = summary.get("config", {})
     counts = summary.get("counts", {})
@@ -76,7 +78,8 @@ def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt:
              f"data {config['data']}" if config.get("data") else None,
              f"rescored from {config['scored_file']}" if config.get("scored_file") else None,
              f"{counts.get('prompts', len(records))} prompts × n = {summary.get('n', '?')}",
-             f"rewards {', '.join(config.get('rewards', []))}"]
+             f"rewards {', '.join(config.get('rewards', []))}",
+             None if correct.is_default else f"correct = {correct}"]
     meta = " · ".join(escape(str(part)) for part in facts if part)
     nav = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in (
         ("metrics", "Metrics"), *((("comparison", "A vs B"),) if comparison else ()), ("rewards", "Rewards"),
@@ -99,7 +102,7 @@ def _metrics_section(summary: dict, records: list[dict]) -> str:
     if stderr is None or ci95 is None:  # a summary written before intervals existed
         ks = [int(m[5:]) for m in summary["metrics"] if m.startswith("pass@") and m[5:].isdigit()]
         n = summary.get("n") or max(len(r["completions"]) for r in records)
-        stderr, ci95 = stats.intervals(metrics_mod.prompt_scores(records, k=ks, n=n))
+        stderr, ci95 = stats.intervals(metrics_mod.prompt_scores(records, k=ks, n=n, correct=summary_correctness(summary)))
     rows = []
     for metric, value in summary["metrics"].items():
         low, high = (ci95.get(metric) or (None, None))
@@ -195,21 +198,20 @@ def length_bins(pairs: Sequence[tuple[int, bool]], bins: int = LENGTH_BINS) -> l
     return out
 
 
-def _graded_samples(records: list[dict]) -> list[tuple[int, bool, bool]]:
+def _graded_samples(records: list[dict], correct: Correctness) -> list[tuple[int, bool, bool]]:
     """(length, correct, truncated) of every sample with a verdict; length in tokens, else characters."""
     out = []
     for r in records:
-        values = r.get("rewards", {}).get("accuracy") or []
         lengths = r.get("lengths") or [len(c) for c in r["completions"]]
         truncated = r.get("truncated") or [False] * len(r["completions"])
-        for value, length, cut in zip(values, lengths, truncated, strict=False):
-            if value is not None:
-                out.append((int(length), value >= 1.0, bool(cut)))
+        for ok, length, cut in zip(correct.of(r), lengths, truncated, strict=False):
+            if ok is not None:
+                out.append((int(length), ok, bool(cut)))
     return out
 
 
-def _length_section(records: list[dict]) -> str:
-    samples = _graded_samples(records)
+def _length_section(records: list[dict], correct: Correctness) -> str:
+    samples = _graded_samples(records, correct)
     unit = "tokens" if all(r.get("lengths") for r in records) else "characters"
     groups = length_bins([(length, correct) for length, correct, _ in samples])
     chart = svg.bar_chart([g[0] for g in groups], [g[2] for g in groups], notes=[f"{g[1]} samples" for g in groups],
@@ -219,8 +221,8 @@ def _length_section(records: list[dict]) -> str:
             f"<figure>{chart}</figure></section>")
 
 
-def _truncation_section(records: list[dict]) -> str:
-    samples = _graded_samples(records)
+def _truncation_section(records: list[dict], correct: Correctness) -> str:
+    samples = _graded_samples(records, correct)
     cut = [c for _, c, t in samples if t]
     whole = [c for _, c, t in samples if not t]
     total = sum(len(r.get("truncated") or []) for r in records)
@@ -238,7 +240,7 @@ def _share(values: list[bool]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _flips_section(comparison: dict, records: list[dict], other: dict, accuracy: Any) -> str:
+def _flips_section(comparison: dict, records: list[dict], other: dict, judge: tuple[Any, Correctness]) -> str:
     mine = {r["id"]: r for r in records}
     rows = []
     for kind, ids in (("lost", comparison["lost"]), ("gained", comparison["gained"])):
@@ -247,30 +249,27 @@ def _flips_section(comparison: dict, records: list[dict], other: dict, accuracy:
             rows.append(
                 f"<tr class=\"flip-{kind}\"><td>{escape(str(row_id))}</td><td>{'right → wrong' if kind == 'lost' else 'wrong → right'}"
                 f"</td><td>{escape(_question(a))}<div class=\"gold\">gold: {escape(str(a['solution']))}</div></td>"
-                f"<td>{_majority_sample(a, accuracy)}</td><td>{_majority_sample(b, accuracy)}</td></tr>")
+                f"<td>{_majority_sample(a, judge)}</td><td>{_majority_sample(b, judge)}</td></tr>")
     body = "".join(rows) or "<tr><td colspan=\"5\">no verdict flipped</td></tr>"
     return ("<section id=\"flips\"><h2>Flipped verdicts</h2><p class=\"hint\">a prompt's verdict is its maj@n result; "
             "each side shows the sample that carried its majority.</p><table class=\"flips\"><thead><tr><th>id</th>"
             "<th>flip</th><th>prompt</th><th>A</th><th>B</th></tr></thead><tbody>" + body + "</tbody></table></section>")
 
 
-def _majority_sample(record: dict, accuracy: Any) -> str:
-    answers = [rewards.extract_answer(t) for t in record["completions"]]
-    index = metrics_mod.majority_indices([answers])[0] or 0
-    return _sample_html(record, index, accuracy)
+def _majority_sample(record: dict, judge: tuple[Any, Correctness]) -> str:
+    return _sample_html(record, metrics_mod.majority_sample(record, judge[1]), judge)
 
 
-def _prompts_section(records: list[dict], verdicts: list[bool | None], flips: dict, accuracy: Any,
+def _prompts_section(records: list[dict], verdicts: list[bool | None], flips: dict, judge: tuple[Any, Correctness],
                      shown: int, comparing: bool) -> str:
     rows = []
     for record, verdict in zip(records, verdicts, strict=True):
-        values = record.get("rewards", {}).get("accuracy") or []
-        graded = [v for v in values if v is not None]
-        right = sum(v >= 1.0 for v in graded)
+        graded = [v for v in judge[1].of(record) if v is not None]
+        right = sum(graded)
         state = "none" if verdict is None else ("right" if verdict else "wrong")
         label = {"right": "right", "wrong": "wrong", "none": "no gold"}[state]
         truncated = any(record.get("truncated") or [])
-        samples = "".join(f"<li>{_sample_html(record, j, accuracy)}</li>"
+        samples = "".join(f"<li>{_sample_html(record, j, judge)}</li>"
                           for j in range(min(shown, len(record["completions"]))))
         more = len(record["completions"]) - shown
         hidden = f"<p class=\"hint\">{more} more sample(s) in samples.jsonl</p>" if more > 0 else ""
@@ -305,30 +304,38 @@ def _flip_badge(kind: str | None) -> str:
     return f" <span class=\"badge flip\">{'right → wrong' if kind == 'lost' else 'wrong → right'}</span>"
 
 
-def _sample_html(record: dict, j: int, accuracy: Any) -> str:
+def _sample_html(record: dict, j: int, judge: tuple[Any, Correctness]) -> str:
+    reward, correct = judge
     text = record["completions"][j]
-    values = record.get("rewards", {}).get("accuracy") or []
+    values = record.get("rewards", {}).get(correct.reward) or []
     value = values[j] if j < len(values) else None
-    state = "none" if value is None else ("right" if value >= 1.0 else "wrong")
-    info = explain_sample(accuracy, text, record.get("solution"))
+    verdicts = correct.of(record)
+    ok = verdicts[j] if j < len(verdicts) else None
+    state = "none" if ok is None else ("right" if ok else "wrong")
+    info = explain_sample(reward, text, record.get("solution"))
+    why = reason(info) if correct.is_default or value is None else (
+        f"{correct.reward} {value:g} {'>=' if ok else '<'} {correct.threshold:g}")
     length = (record.get("lengths") or [None] * (j + 1))[j]
     truncated = bool((record.get("truncated") or [False] * (j + 1))[j])
-    facts = [f"sample {j}", f"answer: {info.get('answer')!s}", f"verdict: {state}", f"reason: {reason(info)}"]
+    facts = [f"sample {j}", f"answer: {info.get('answer')!s}", f"verdict: {state}", f"reason: {why}"]
     if length is not None:
         facts.append(f"{length} tokens" + (" (truncated)" if truncated else ""))
     others = ", ".join(f"{escape(name)} {_fmt(vals[j])}" for name, vals in record.get("rewards", {}).items()
-                       if name != "accuracy" and j < len(vals))
+                       if name != correct.reward and j < len(vals))
     scores = f"<div class=\"facts\">rewards: {others}</div>" if others else ""
     return (f"<div class=\"sample {state}\"><div class=\"facts\">{' · '.join(escape(f) for f in facts)}</div>"
             f"{scores}<pre>{escape(text)}</pre></div>")
 
 
-def explain_sample(accuracy: Any, text: str, gold: Any) -> dict:
-    """``rewards.explain`` of the accuracy reward on one completion (what it read and why); an explanation
-    that cannot be computed is logged and shown as such, never hidden."""
-    gold_key = getattr(accuracy, "params", {}).get("gold_key", "solution")
+def explain_sample(reward: Any, text: str, gold: Any) -> dict:
+    """``rewards.explain`` of the correctness reward on one completion (what it read and why); an explanation
+    that cannot be computed is logged and shown as such, never hidden. ``reward`` None (a ``module:function``
+    the report cannot rebuild): the extracted answer only."""
+    if reward is None:
+        return {"answer": rewards.extract_answer(text)}
+    gold_key = getattr(reward, "params", {}).get("gold_key", "solution")
     try:
-        return rewards.explain(accuracy, text, **{"solution": gold, gold_key: gold})
+        return rewards.explain(reward, text, **{"solution": gold, gold_key: gold})
     except (ValueError, TypeError) as err:
         log.warning("explain failed on a completion: %s", err)
         return {"answer": rewards.extract_answer(text), "error": f"{type(err).__name__}: {err}"}
@@ -359,13 +366,17 @@ def reason(info: dict) -> str:
     return text
 
 
-def _accuracy_reward(summary: dict) -> Any:
-    params = (summary.get("config", {}).get("reward_params") or {}).get("accuracy") or {}
+def _correct_reward(summary: dict, correct: Correctness) -> Any:
+    """The registry reward that defined correctness, with the run's parameters (None for a ``module:function``)."""
+    name = correct.reward
+    if name not in rewards.names():
+        return None
+    params = (summary.get("config", {}).get("reward_params") or {}).get(name) or {}
     try:
-        return rewards.get("accuracy", **params)
+        return rewards.get(name, **params)
     except ValueError as err:
-        log.warning("the run's accuracy parameters %s are not valid here (%s); explaining with the defaults", params, err)
-        return rewards.get("accuracy")
+        log.warning("the run's %s parameters %s are not valid here (%s); explaining with the defaults", name, params, err)
+        return rewards.get(name)
 
 
 def _question(record: dict) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import rewards
 from evalsuite import stats
+from evalsuite.correctness import Correctness
 from evalsuite.errors import EvalError
 
 
@@ -95,21 +96,32 @@ def same_answer(a: str, b: str) -> bool:
 
 def maj_at_k(texts: Sequence[str], correct: Sequence[bool | None], k: int) -> float | None:
     """1.0 if the majority answer among the first ``k`` samples is correct, else 0.0; None without a
-    verdict (no gold). The majority sample's own verdict (from the accuracy reward) decides, so maj@k
+    verdict (no gold). The majority sample's own verdict (from the correctness reward) decides, so maj@k
     agrees with accuracy when k = 1. No sample with an answer counts as wrong."""
     return majority_scores([(texts, correct)], k)[0]
 
 
 def majority_scores(
-    prompts: Sequence[tuple[Sequence[str], Sequence[bool | None]]], k: int | None = None
+    prompts: Sequence[tuple[Sequence[str], Sequence[bool | None]]], k: int | None = None,
+    votes: Sequence[Sequence[str | None]] | None = None,
 ) -> list[float | None]:
     """:func:`maj_at_k` of many prompts ``(texts, verdicts)`` at once, over each prompt's first ``k``
-    samples (all of them when ``k`` is None), with one batch of answer comparisons for all."""
+    samples (all of them when ``k`` is None), with one batch of answer comparisons for all.
+
+    Samples vote with their extracted final answers, equal when ``verify`` says so (math); with ``votes``
+    (per prompt, the answer each sample votes with: see ``correctness.vote_answers``) they vote with those,
+    equal when the same after whitespace normalization."""
     windows = [(list(texts[:k]), list(correct[:k])) for texts, correct in prompts]
     graded = [any(x is not None for x in v) for _, v in windows]
-    answers = [[rewards.extract_answer(t) for t in texts] if ok else [] for (texts, _), ok in zip(windows, graded, strict=True)]
+    if votes is None:
+        answers = [[rewards.extract_answer(t) for t in texts] if ok else []
+                   for (texts, _), ok in zip(windows, graded, strict=True)]
+        winners = majority_indices(answers)
+    else:
+        winners = [majority_index(list(keys[:k]), lambda a, b: _normal(a) == _normal(b)) if ok else None
+                   for keys, ok in zip(votes, graded, strict=True)]
     scores: list[float | None] = []
-    for (_, verdicts), ok, winner in zip(windows, graded, majority_indices(answers), strict=True):
+    for (_, verdicts), ok, winner in zip(windows, graded, winners, strict=True):
         if not ok:
             scores.append(None)
         else:
@@ -132,50 +144,55 @@ def check_sample_counts(records: Sequence[dict], n: int, *, hint: str = RERUN_HI
         )
 
 
-def prompt_scores(records: Sequence[dict], *, k: Sequence[int], n: int) -> dict[str, dict[Any, float]]:
+def prompt_scores(records: Sequence[dict], *, k: Sequence[int], n: int,
+                  correct: Correctness | None = None) -> dict[str, dict[Any, float]]:
     """Each prompt-level metric as ``{metric: {prompt id: value}}``: ``accuracy`` and ``avg@n`` (c/n),
-    ``pass@k`` (prompts with at least k samples), ``maj@n``. Prompts without gold are left out.
+    ``pass@k`` (prompts with at least k samples), ``maj@n``, a sample being correct when ``correct``'s
+    reward reaches its threshold (default: ``accuracy`` = 1). Prompts without gold are left out.
     The summary's figure is the mean of these values, and its interval resamples them."""
+    correct = correct or Correctness()
     seen: set = set()
     for r in records:
         if r["id"] in seen:
             raise EvalError(f"cannot summarize: prompt id {r['id']!r} appears twice")
         seen.add(r["id"])
-    graded = [(r, v) for r, v in ((r, _verdicts(r)) for r in records) if any(x is not None for x in v)]
+    graded = [(r, v) for r, v in ((r, correct.of(r)) for r in records) if any(x is not None for x in v)]
     fractions = {r["id"]: sum(bool(x) for x in v) / len(v) for r, v in graded}
     scores: dict[str, dict[Any, float]] = {"accuracy": fractions, f"avg@{n}": dict(fractions)}
     for kk in k:
         scores[f"pass@{kk}"] = {
             r["id"]: pass_at_k(len(v), sum(bool(x) for x in v), kk) for r, v in graded if len(v) >= kk
         }
-    majority = majority_scores([(r["completions"], v) for r, v in graded], n)
+    majority = majority_scores([(r["completions"], v) for r, v in graded], n, votes=_votes([r for r, _ in graded], correct))
     scores[f"maj@{n}"] = {r["id"]: s for (r, _), s in zip(graded, majority, strict=True) if s is not None}
     return scores
 
 
 def summarize(
-    records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str], n: int | None = None
+    records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str], n: int | None = None,
+    correct: Correctness | None = None,
 ) -> dict[str, Any]:
     """The flat metrics dict of a finished run from its sample records (see docs/evalsuite.md).
 
     Each record holds ``completions``, ``rewards`` ({name: [value | None per completion]}), and when known
-    ``lengths`` and ``truncated``. Correctness is the ``accuracy`` reward's value being 1.0, format the
-    ``format`` reward's; ``n`` (default: the most completions any record has) names maj@n and avg@n, and a
+    ``lengths`` and ``truncated``. Correctness is ``correct``'s reward reaching its threshold (default: the
+    ``accuracy`` reward's value being 1.0), format the ``format`` reward's; ``n`` (default: the most completions any record has) names maj@n and avg@n, and a
     record with fewer than ``n`` completions is refused (EvalError naming it). Prompts whose verdicts are
     all None (no gold) are left out of accuracy, pass@k and maj@n. A metric with nothing to average is None.
     """
-    return summarize_with_intervals(records, k=k, reward_names=reward_names, n=n)["metrics"]
+    return summarize_with_intervals(records, k=k, reward_names=reward_names, n=n, correct=correct)["metrics"]
 
 
 def summarize_with_intervals(
-    records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str], n: int | None = None
+    records: Sequence[dict], *, k: Sequence[int], reward_names: Sequence[str], n: int | None = None,
+    correct: Correctness | None = None,
 ) -> dict[str, dict]:
     """``{"metrics": flat metrics (as :func:`summarize`), "stderr": {metric: value}, "ci95": {metric:
     [low, high]}}``; the uncertainty covers the prompt-level metrics (accuracy, avg@n, pass@k, maj@n)."""
     if n is None:
         n = max((len(r["completions"]) for r in records), default=1)
     check_sample_counts(records, n)
-    scores = prompt_scores(records, k=k, n=n)
+    scores = prompt_scores(records, k=k, n=n, correct=correct)
     metrics: dict[str, Any] = {name: _mean(list(values.values())) for name, values in scores.items()}
     formats = [x for r in records for x in r.get("rewards", {}).get("format", []) if x is not None]
     metrics["format_rate"] = _mean([1.0 if x >= 1.0 else 0.0 for x in formats])
@@ -191,22 +208,43 @@ def summarize_with_intervals(
     return {"metrics": metrics, "stderr": stderr, "ci95": ci95}
 
 
-def verdict(record: dict) -> bool | None:
+def verdict(record: dict, correct: Correctness | None = None) -> bool | None:
     """A prompt's overall verdict (what `evalsuite compare` flips on): its maj@n result; None without gold."""
-    return verdicts([record])[0]
+    return verdicts([record], correct)[0]
 
 
-def verdicts(records: Sequence[dict]) -> list[bool | None]:
+def verdicts(records: Sequence[dict], correct: Correctness | None = None) -> list[bool | None]:
     """:func:`verdict` of many records, their answer comparisons batched."""
-    values = majority_scores([(r["completions"], _verdicts(r)) for r in records])
+    correct = correct or Correctness()
+    values = majority_scores([(r["completions"], correct.of(r)) for r in records], votes=_votes(records, correct))
     return [None if value is None else value == 1.0 for value in values]
 
 
-def _verdicts(record: dict) -> list[bool | None]:
-    values = record.get("rewards", {}).get("accuracy")
-    if values is None:
-        return [None] * len(record["completions"])
-    return [None if x is None else x >= 1.0 for x in values]
+def majority_sample(record: dict, correct: Correctness | None = None) -> int:
+    """Index of the sample that carried a record's majority (0 when no sample has an answer)."""
+    correct = correct or Correctness()
+    votes = _votes([record], correct)
+    if votes is None:
+        index = majority_indices([[rewards.extract_answer(t) for t in record["completions"]]])[0]
+    else:
+        index = majority_index(votes[0], lambda a, b: _normal(a) == _normal(b))
+    return index or 0
+
+
+def _votes(records: Sequence[dict], correct: Correctness) -> list[list[str | None]] | None:
+    """What each sample votes with under ``correct``: None for the math default (extracted answers compared
+    with verify); else the answers the correctness reward read, saved in each record's ``votes`` by the
+    scoring (a record scored before: its extracted final answers)."""
+    if correct.reward == "accuracy":
+        return None
+    out = []
+    for r in records:
+        saved = r.get("votes") or {}
+        if saved.get("reward") == correct.reward and len(saved.get("answers") or []) == len(r["completions"]):
+            out.append(list(saved["answers"]))
+        else:
+            out.append([rewards.extract_answer(t) for t in r["completions"]])
+    return out
 
 
 def _mean(values: Sequence[float | None]) -> float | None:

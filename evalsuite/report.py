@@ -93,6 +93,9 @@ def print_summary(summary: dict, *, out=None) -> None:
     c = Console(file=out or sys.stdout, soft_wrap=True)
     counts = summary.get("counts", {})
     title = f"evalsuite: {counts.get('prompts', '?')} prompts x {summary.get('n', '?')} samples"
+    spec = (summary.get("correct") or {}).get("spec")
+    if spec and spec != "accuracy>=1":
+        title += f"; correct = {spec}"
     c.print(metrics_table(summary["metrics"], title=title, stderr=summary.get("stderr"), ci95=summary.get("ci95")))
 
 

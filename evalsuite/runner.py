@@ -17,6 +17,7 @@ from evalsuite.backends import Prompt, Sampling, load_backend
 from evalsuite.backends.base import check_model_path
 from evalsuite.comparison import compare
 from evalsuite.config import EvalConfig, make_config
+from evalsuite.correctness import Correctness
 from evalsuite.data import Example, read_located_rows, to_examples
 from evalsuite.errors import EvalError
 from evalsuite.prompting import PromptBuilder, draw_shots
@@ -49,8 +50,9 @@ def run(
     started = time.perf_counter()
     timings = {"load_s": 0.0, "generate_s": 0.0, "score_s": 0.0, "write_s": 0.0}
     examples = build_examples(config, rows)
+    correct = config.correctness
     fns = build_rewards(config.rewards, config.reward_params, imports=config.imports,
-                        search_paths=reward_search_paths(config.data))
+                        search_paths=reward_search_paths(config.data), correct=correct)
     if model is None:
         check_model_path(config.model)
     settings = config.generation_settings()
@@ -72,7 +74,7 @@ def run(
         new_records, grown, tokens = [], [], 0
         if sampling.greedy:  # a greedy prompt's samples are copies of its first: grow without a model
             t = time.perf_counter()
-            grown = [_grow(done[e.id], [], config.n, fns, config.solution_key) for e in short]
+            grown = [_grow(done[e.id], [], config.n, fns, config.solution_key, correct) for e in short]
             timings["score_s"] += time.perf_counter() - t
             out.append_extended(grown)
             short = []
@@ -95,10 +97,10 @@ def run(
                     timings["generate_s"] += time.perf_counter() - t
                     t = time.perf_counter()
                     if have == 0:
-                        records = [score_record(_record(e, c), fns, solution_key=config.solution_key)
+                        records = [score_record(_record(e, c), fns, solution_key=config.solution_key, correct=correct)
                                    for e, c in zip(batch, outputs, strict=True)]
                     else:
-                        records = [_grow(done[e.id], c, config.n, fns, config.solution_key)
+                        records = [_grow(done[e.id], c, config.n, fns, config.solution_key, correct)
                                    for e, c in zip(batch, outputs, strict=True)]
                     timings["score_s"] += time.perf_counter() - t
                     t = time.perf_counter()
@@ -115,13 +117,14 @@ def run(
         for r in grown:
             done[r["id"]] = r
         resumed = [done[e.id] for e in examples if e.id in done]
-        if _rescore_missing(resumed, fns, config.solution_key) or grown or out.extended.exists():
+        if _rescore_missing(resumed, fns, config.solution_key, correct) or grown or out.extended.exists():
             out.rewrite([*done.values(), *new_records])  # file order, rewritten atomically
         timings["score_s"] += time.perf_counter() - t
         by_id = {r["id"]: r for r in [*resumed, *new_records]}
         records = [by_id[e.id] for e in examples]
         t = time.perf_counter()
-        summarized = metrics_mod.summarize_with_intervals(records, k=config.k, reward_names=config.rewards, n=config.n)
+        summarized = metrics_mod.summarize_with_intervals(records, k=config.k, reward_names=config.rewards, n=config.n,
+                                                          correct=correct)
         timings["summarize_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         timings["generated_tokens"] = tokens
@@ -137,6 +140,7 @@ def run(
                 "samples": sum(len(r["completions"]) for r in records),
             },
             "n": config.n,
+            "correct": correct.to_dict(),
             **summarized,
         }
         write_json_atomic(out.summary, summary)
@@ -174,7 +178,8 @@ def _batches(work: list[tuple[Example, int]], size: int):
         start = stop
 
 
-def _grow(record: dict, completions: list, n: int, fns: dict, solution_key: str) -> dict:
+def _grow(record: dict, completions: list, n: int, fns: dict, solution_key: str,
+          correct: Correctness | None = None) -> dict:
     """``record`` with ``completions`` appended (or, for greedy runs, copies of its first sample) up to
     ``n`` samples, every reward rescored over the grown group."""
     grown = copy.deepcopy(record)
@@ -187,7 +192,7 @@ def _grow(record: dict, completions: list, n: int, fns: dict, solution_key: str)
         for key, values in extra.items():
             grown[key] = list(grown.get(key) or []) + values
     grown["rewards"] = {}
-    return score_record(grown, fns, solution_key=solution_key)
+    return score_record(grown, fns, solution_key=solution_key, correct=correct)
 
 
 def build_examples(config: EvalConfig, rows: list[dict] | None) -> list[Example]:
@@ -234,10 +239,12 @@ def score(
     solution_key: str = "solution",
     n: int | None = None,
     imports: Sequence[str] = (),
+    correct: str | Correctness | None = None,
 ) -> dict:
     """Rescore a saved samples.jsonl without a model and return (and write) its summary.
 
-    The requested rewards are computed afresh (accuracy and format always, for the headline metrics);
+    The requested rewards are computed afresh (format and the correctness reward always, for the headline
+    metrics: ``correct`` as ``REWARD[>=THRESHOLD]``, by default ``accuracy``);
     the rescored records go to ``OUTPUT_DIR/samples.jsonl`` (by default the file's own folder, replaced
     atomically) and the summary to ``OUTPUT_DIR/summary.json``. ``n`` (default: the most completions a
     record has) is the samples every prompt must have; a record with fewer is refused, naming it.
@@ -246,7 +253,9 @@ def score(
     k = tuple(int(x) for x in k)
     if any(x < 1 for x in k):
         raise EvalError(f"every k must be >= 1, got {list(k)}")
-    fns = build_rewards(list(rewards), reward_params, imports=imports, search_paths=(str(Path(path).parent),))
+    correct = Correctness.parse(correct)
+    fns = build_rewards(list(rewards), reward_params, imports=imports, search_paths=(str(Path(path).parent),),
+                        correct=correct)
     records = read_samples(path, solution_key=solution_key)
     if not records:
         raise EvalError(f"{path}: no records to score")
@@ -258,14 +267,17 @@ def score(
         if solution_key != "solution":
             r["solution"] = r[solution_key]
         r["rewards"] = {}
-        score_record(r, fns, solution_key=solution_key)
-    summarized = metrics_mod.summarize_with_intervals(records, k=k, reward_names=list(rewards), n=n)
+        r.pop("votes", None)
+        score_record(r, fns, solution_key=solution_key, correct=correct)
+    summarized = metrics_mod.summarize_with_intervals(records, k=k, reward_names=list(rewards), n=n, correct=correct)
     target = OutputDir(Path(output_dir) if output_dir else Path(path).parent)
     summary = {
-        "config": {"scored_file": str(path), "rewards": list(rewards), "reward_params": reward_params or {}, "k": list(k)},
+        "config": {"scored_file": str(path), "rewards": list(rewards), "reward_params": reward_params or {}, "k": list(k),
+                   "correct": str(correct) if not correct.is_default else "accuracy"},
         "timings": {"total_s": time.perf_counter() - started},
         "counts": {"prompts": len(records), "samples": sum(len(r["completions"]) for r in records)},
         "n": n,
+        "correct": correct.to_dict(),
         **summarized,
     }
     with target.locked():
@@ -303,13 +315,18 @@ def _record(example: Example, completions: list) -> dict:
     return record
 
 
-def _rescore_missing(records: list[dict], fns: dict, solution_key: str) -> bool:
-    """Score resumed records for rewards added since they were written; True if any changed."""
+def _rescore_missing(records: list[dict], fns: dict, solution_key: str, correct: Correctness | None = None) -> bool:
+    """Score resumed records for rewards added since they were written (and the votes of a correctness reward
+    they were not scored with); True if any changed."""
     changed = False
+    correct = correct or Correctness()
     for r in records:
         missing = {name: fn for name, fn in fns.items() if name not in r.get("rewards", {})}
+        stale = correct.reward != "accuracy" and (r.get("votes") or {}).get("reward") != correct.reward
+        if stale:
+            missing[correct.reward] = fns[correct.reward]
         if missing:
-            score_record(r, missing, solution_key=solution_key)
+            score_record(r, missing, solution_key=solution_key, correct=correct)
             changed = True
     return changed
 

@@ -8,9 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import rewards
+from evalsuite.correctness import Correctness, vote_answers
 from evalsuite.errors import EvalError
 
 # The headline metrics need these two whatever the user asks for: accuracy (pass@k, maj@n) and format rate.
+# With `--correct REWARD>=T`, REWARD takes accuracy's place.
 ALWAYS = ("accuracy", "format")
 _RESERVED = {"completions", "prompts", "completion_ids", "trainer_state", "log_extra", "log_metric"}
 
@@ -21,9 +23,11 @@ def build_rewards(
     *,
     imports: Sequence[str] = (),
     search_paths: Sequence[str] = (),
+    correct: Correctness | None = None,
 ) -> dict[str, Callable]:
-    """``{name: configured reward}`` for ``names`` plus accuracy and format; a bad name or parameter is an
-    EvalError carrying the registry's message (which lists the valid choices).
+    """``{name: configured reward}`` for ``names`` plus the correctness reward (``correct``'s; by default
+    accuracy) and format; a bad name or parameter is an EvalError carrying the registry's message (which
+    lists the valid choices).
 
     A name may be a registry name or a user's ``module:function`` (resolved by
     ``rewards.loading.load_reward``: installed modules first, then ``search_paths`` and the current
@@ -37,11 +41,12 @@ def build_rewards(
         except ValueError as err:
             raise EvalError(str(err)) from None
     params = dict(params or {})
-    unused = sorted(set(params) - set(names) - set(ALWAYS))
+    always = (correct or Correctness()).reward, "format"
+    unused = sorted(set(params) - set(names) - set(always))
     if unused:
         raise EvalError(f"reward_params given for reward(s) not requested: {', '.join(unused)}")
     fns: dict[str, Callable] = {}
-    for name in dict.fromkeys([*names, *ALWAYS]):
+    for name in dict.fromkeys([*names, *always]):
         given = params.get(name) or {}
         if not isinstance(given, dict):
             raise EvalError(f"parameters of reward {name!r} must be a mapping, got {type(given).__name__}")
@@ -60,9 +65,12 @@ def warm_up_in_background() -> None:
     threading.Thread(target=rewards.warm_up, name="evalsuite-reward-warm-up", daemon=True).start()
 
 
-def score_record(record: dict, fns: Mapping[str, Callable], *, solution_key: str = "solution") -> dict:
+def score_record(record: dict, fns: Mapping[str, Callable], *, solution_key: str = "solution",
+                 correct: Correctness | None = None) -> dict:
     """Fill ``record["rewards"][name]`` for every reward in ``fns`` (one call per prompt, so the n
-    completions of a prompt form one group, as in GRPO). Returns the record."""
+    completions of a prompt form one group, as in GRPO). With a ``correct`` reward other than accuracy that
+    is in ``fns``, ``record["votes"]`` keeps the answer each sample votes with in maj@k (what that reward
+    read). Returns the record."""
     completions = record["completions"]
     n = len(completions)
     kwargs: dict[str, Any] = {
@@ -82,6 +90,9 @@ def score_record(record: dict, fns: Mapping[str, Callable], *, solution_key: str
                 f"reward {name!r} failed on prompt id {record['id']!r}: {type(err).__name__}: {err}"
             ) from None
         scores[name] = _checked(values, name, n, record["id"])
+    if correct is not None and correct.reward != "accuracy" and correct.reward in fns:
+        record["votes"] = {"reward": correct.reward,
+                           "answers": vote_answers(fns[correct.reward], completions, kwargs)}
     return record
 
 

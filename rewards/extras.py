@@ -8,7 +8,7 @@ EXTRA_OF = {
     "torch": "eval", "transformers": "eval", "datasets": "eval", "pyarrow": "eval", "safetensors": "eval",
     "vllm": "vllm",
     "trl": "train", "peft": "train", "accelerate": "train", "matplotlib": "train", "pydantic": "train",
-    "PIL": "vlm",
+    "PIL": "vlm", "torchvision": "vlm", "av": "video",
     "starlette": "serve", "granian": "serve", "prometheus_client": "serve",
     "hypothesis": "dev", "math_verify": "dev", "playwright": "dev",
 }

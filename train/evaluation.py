@@ -71,6 +71,7 @@ class Evaluator:
             "rewards": names,
             "reward_params": params,
             "seed": self.recipe.seed,
+            "trust_remote_code": self.recipe.model.trust_remote_code,  # the trained model's code is the recipe's
             **e.config,
             "output_dir": str(Path(self.recipe.output_dir) / "eval" / tag),
             "overwrite": True,

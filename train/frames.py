@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Formats PIL reads frame by frame; others (mp4, webm, mkv, mov) need PyAV (`pip install av`).
+# Formats PIL reads frame by frame; others (mp4, webm, mkv, mov) need PyAV (the `video` extra).
 _PIL_FORMATS = {".gif", ".webp", ".png", ".apng", ".tif", ".tiff"}
 
 
@@ -71,7 +71,7 @@ def _pyav_frames(path: Path, fps: float, min_frames: int, max_frames: int) -> li
         import av
     except ImportError:
         raise ValueError(
-            f"reading {path.suffix} videos needs PyAV (`pip install av`); GIF, WebP and APNG clips are read "
+            f"reading {path.suffix} videos needs PyAV: pip install 'grpokit[video]'; GIF, WebP and APNG clips are read "
             "without it"
         ) from None
     with av.open(str(path)) as container:

@@ -1,11 +1,13 @@
 """`python -m train.join_vision`: a Qwen2.5-VL vision tower joined to a Qwen2.5 text model, saved as one model.
-It must never save a model whose parts were silently dropped: every weight is copied or named as new."""
+It must never save a model whose parts were silently dropped, nor leave a half-written folder where the model goes."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger("grpo-train")
@@ -63,7 +65,11 @@ def joined_config(vision_config, text_config):
 def join(vision_path: str | Path, text_path: str | Path, out: str | Path, *, dtype: str = "auto",
          trust_remote_code: bool = False) -> dict[str, list[str]]:
     """Save the joined model and the vision model's processor in ``out``; returns the weights that were
-    newly initialised (the merger's output projection when the hidden sizes differ) under ``"new"``."""
+    newly initialised (the merger's output projection when the hidden sizes differ) under ``"new"``.
+
+    Everything is written to a temporary folder beside ``out`` and renamed to ``out`` only when complete, so
+    a failure (a missing dependency, a full disk) leaves no folder that looks like a model. An ``out`` that
+    exists and is not empty is refused (ValueError)."""
     import torch
     from transformers import (
         AutoConfig,
@@ -73,10 +79,14 @@ def join(vision_path: str | Path, text_path: str | Path, out: str | Path, *, dty
         Qwen2_5_VLForConditionalGeneration,
     )
 
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out} already exists and is not empty: remove it or choose another --out")
     kwargs = {"dtype": dtype, "trust_remote_code": trust_remote_code}
     vision_config = AutoConfig.from_pretrained(vision_path, trust_remote_code=trust_remote_code)
     if getattr(vision_config, "vision_config", None) is None:
         raise ValueError(f"{vision_path} has no vision_config: give a Qwen2.5-VL model as --vision")
+    processor = AutoProcessor.from_pretrained(vision_path, trust_remote_code=trust_remote_code)  # before any weights
     text_model = AutoModelForCausalLM.from_pretrained(text_path, **kwargs)
     vision_model = AutoModelForImageTextToText.from_pretrained(vision_path, **kwargs)
     config = joined_config(vision_config, text_model.config)
@@ -101,9 +111,17 @@ def join(vision_path: str | Path, text_path: str | Path, out: str | Path, *, dty
     if config.tie_word_embeddings:
         joined.tie_weights()
     joined.generation_config = text_model.generation_config
-    out = Path(out)
-    joined.save_pretrained(str(out))
-    AutoProcessor.from_pretrained(vision_path, trust_remote_code=trust_remote_code).save_pretrained(str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        joined.save_pretrained(str(staging))
+        processor.save_pretrained(str(staging))
+        if out.is_dir():
+            out.rmdir()  # empty (checked above)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     for key in new:
         log.warning("join_vision: %s is new (random init, shape %s): train it", key, tuple(target[key].shape))
     return {"new": new}
@@ -122,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         done = join(args.vision, args.text, args.out, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     except (ValueError, OSError) as exc:
         print(f"join_vision: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # e.g. the processor's torchvision
+        from evalsuite.backends.transformers import missing_library
+
+        print(f"join_vision: cannot load the processor of {args.vision}: {missing_library(exc)}", file=sys.stderr)
         return 2
     print(f"join_vision: saved {args.out}" + (f"; new weights: {', '.join(done['new'])}" if done["new"] else ""))
     return 0

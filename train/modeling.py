@@ -37,6 +37,38 @@ def check_model_path(recipe: Recipe) -> None:
         raise RecipeError(recipe.source, "model.path", f"neither a local folder nor a hub id: {exc}") from None
 
 
+def check_processor(recipe: Recipe, path: str | Path | None = None) -> None:
+    """Load a VLM's processor (its configuration and tokenizer files, no weights) so that a library it needs
+    and lacks (Qwen2.5-VL's video processor needs torchvision) is one RecipeError before anything is written.
+    A text model, or a hub id this machine cannot reach, is left to the loading itself."""
+    from transformers import AutoConfig, AutoProcessor
+
+    from evalsuite.backends.transformers import missing_library
+
+    m = recipe.model
+    path = str(path or m.path)
+    try:
+        config = AutoConfig.from_pretrained(path, trust_remote_code=m.trust_remote_code)
+    except OSError:
+        return
+    except ValueError as exc:
+        raise RecipeError(recipe.source, "model.path", _first_line(exc)) from None
+    if getattr(config, "vision_config", None) is None:
+        return
+    try:
+        AutoProcessor.from_pretrained(path, trust_remote_code=m.trust_remote_code)
+    except ImportError as exc:
+        raise RecipeError(recipe.source, "model.path",
+                          f"cannot load the processor of {path}: {missing_library(exc)}") from None
+    except (OSError, ValueError) as exc:
+        raise RecipeError(recipe.source, "model.path", f"cannot load the processor of {path}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _dtype(recipe: Recipe):
     import torch
 

@@ -13,7 +13,7 @@ from typing import Any
 from train.recipe import Recipe
 from train.reward_funcs import reward_name
 
-_NOT_COLUMNS = ("prompt", "images")
+_NOT_COLUMNS = ("prompt", "completion", "completion_ids")  # the columns GRPOTrainer keeps from the rewards
 
 
 @dataclass
@@ -105,12 +105,14 @@ def _preflight(recipe: Recipe, model, processing_class, rows: list[dict], reward
 
 def score(sample: list[dict], outputs: list[list], reward_funcs: list, weights) -> tuple[dict[str, list], list[str]]:
     """``{reward name: one value per completion}`` (None kept), calling each reward as GRPOTrainer does:
-    conversational completions, ``prompts``, ``completion_ids`` and every dataset column as keywords.
-    A reward that raises is reported as a problem (the first training step would raise the same)."""
+    conversational completions, ``prompts`` (with the images placed in them, for a VLM), ``completion_ids``,
+    every dataset column (``images`` included), ``trainer_state`` and the ``log_extra``/``log_metric`` hooks
+    (which the preflight drops) as keywords. A reward that raises is reported as a problem (the first
+    training step would raise the same)."""
     n = len(outputs[0]) if outputs else 0
-    kwargs: dict[str, Any] = {"prompts": [row["prompt"] for row in sample for _ in range(n)],
+    kwargs: dict[str, Any] = {"prompts": [_prompt(row) for row in sample for _ in range(n)],
                               "completion_ids": [list(c.token_ids) for group in outputs for c in group],
-                              "trainer_state": None}
+                              "trainer_state": None, "log_extra": _ignore, "log_metric": _ignore}
     for column in sample[0]:
         if column not in _NOT_COLUMNS:
             kwargs[column] = [row.get(column) for row in sample for _ in range(n)]
@@ -125,6 +127,19 @@ def score(sample: list[dict], outputs: list[list], reward_funcs: list, weights) 
             values = [None] * len(completions)
         scores[name] = values
     return scores, problems
+
+
+def _prompt(row: dict) -> list[dict]:
+    """The prompt a reward sees in training: with the row's images placed in it, as TRL does for a VLM."""
+    if not row.get("images"):
+        return row["prompt"]
+    from trl.data_utils import prepare_multimodal_messages
+
+    return prepare_multimodal_messages(row["prompt"], images=row["images"])
+
+
+def _ignore(*args, **kwargs) -> None:
+    return None
 
 
 def _finite(values) -> list[float]:

@@ -41,18 +41,19 @@ class TransformersBackend:
             base = adapter_base(config.model)
             if base is not None:
                 _require_peft(config.model)
+            remote = {"trust_remote_code": bool(getattr(config, "trust_remote_code", False))}
             try:
-                model_config = transformers.AutoConfig.from_pretrained(base or config.model)
+                model_config = transformers.AutoConfig.from_pretrained(base or config.model, **remote)
                 is_vlm = hasattr(model_config, "vision_config")
+                if is_vlm:  # before the weights: a processor that cannot load is one line, not minutes later
+                    processor = load_processor(config.model, **remote)
+                    tokenizer = tokenizer or processor.tokenizer
                 dtype = getattr(config, "dtype", "auto") or "auto"
                 auto = transformers.AutoModelForImageTextToText if is_vlm else transformers.AutoModelForCausalLM
-                model = auto.from_pretrained(config.model, dtype=dtype)
-                if is_vlm:
-                    processor = transformers.AutoProcessor.from_pretrained(config.model)
-                    tokenizer = tokenizer or processor.tokenizer
-                tokenizer = tokenizer or _tokenizer(transformers, config.model, base)
+                model = auto.from_pretrained(config.model, dtype=dtype, **remote)
+                tokenizer = tokenizer or _tokenizer(transformers, config.model, base, **remote)
             except (OSError, ValueError) as err:
-                raise EvalError(f"cannot load model {config.model!r}: {_first_line(err)}") from None
+                raise EvalError(f"cannot load model {config.model!r}: {_remote_hint(err)}") from None
             model.to(resolve_device(getattr(config, "device", None)))
         elif tokenizer is None:
             raise EvalError("a model object was given without its tokenizer (pass tokenizer=...)")
@@ -69,15 +70,12 @@ class TransformersBackend:
         if not prompts:
             return []
         template = self.processor if self.processor is not None else self.tokenizer
+        per_prompt = 1 if sampling.greedy else sampling.n
         texts = [render_chat(template, p.messages, p.images) for p in prompts]
-        inputs = self._encode(texts, prompts)
+        inputs = self._encode(texts, prompts, per_prompt)
         device = next(self.model.parameters()).device
         inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
-        per_prompt = 1 if sampling.greedy else sampling.n
         generation = self._generation_config(sampling)
-        if per_prompt > 1:
-            inputs = {k: v.repeat_interleave(per_prompt, dim=0) if hasattr(v, "repeat_interleave") else v
-                      for k, v in inputs.items()}
         processors = []
         if not sampling.greedy:
             seeds = [row_seed(sampling.seed, p.index, p.first_sample + j) for p in prompts for j in range(per_prompt)]
@@ -108,9 +106,17 @@ class TransformersBackend:
             results.append(samples)
         return results
 
-    def _encode(self, texts: list[str], prompts: list[Prompt]) -> dict:
+    def _encode(self, texts: list[str], prompts: list[Prompt], per_prompt: int) -> dict:
+        """The model inputs of ``per_prompt`` rows per prompt (sample rows of a prompt next to each other).
+
+        A prompt with images is repeated before the processor sees it, so each sample row carries its own
+        copy of the prompt's images in whatever layout the processor uses: repeating the processed batch
+        instead would also repeat rows that are not per prompt (Qwen2.5-VL's ``pixel_values`` are the
+        flattened patches of every image, ``image_grid_thw`` one row per image) and hand samples pieces of
+        other prompts' images."""
         if self.processor is not None and any(p.images for p in prompts):
-            images = [[as_pil(im) for im in (p.images or [])] for p in prompts]
+            images = [[as_pil(im) for im in (p.images or [])] for p in prompts for _ in range(per_prompt)]
+            texts = [t for t in texts for _ in range(per_prompt)]
             owner = getattr(self.processor, "tokenizer", self.processor)
             side = getattr(owner, "padding_side", None)
             try:
@@ -118,7 +124,8 @@ class TransformersBackend:
                 return dict(self.processor(text=texts, images=images, padding=True, return_tensors="pt"))
             finally:
                 owner.padding_side = side
-        return self._left_pad([self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts])
+        ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        return self._left_pad([x for x in ids for _ in range(per_prompt)])
 
     def _left_pad(self, ids: list[list[int]]) -> dict:
         import torch
@@ -255,12 +262,42 @@ def _require_peft(model: str) -> None:
                         "or load a merged model") from None
 
 
-def _tokenizer(transformers: Any, model: str, base: str | None) -> Any:
+def _tokenizer(transformers: Any, model: str, base: str | None, **kwargs: Any) -> Any:
     """The folder's own tokenizer; an adapter folder saved without one uses its base model's."""
     try:
-        return transformers.AutoTokenizer.from_pretrained(model)
+        return transformers.AutoTokenizer.from_pretrained(model, **kwargs)
     except (OSError, ValueError):
         if base is None:
             raise
-        return transformers.AutoTokenizer.from_pretrained(base)
+        return transformers.AutoTokenizer.from_pretrained(base, **kwargs)
+
+
+def load_processor(model: str, *, trust_remote_code: bool = False) -> Any:
+    """The AutoProcessor of a VLM folder; a library it needs that is not installed (transformers raises
+    ImportError: Qwen2.5-VL's video processor needs torchvision) is one EvalError naming it and the extra."""
+    import transformers
+
+    try:
+        return transformers.AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
+    except ImportError as err:
+        raise EvalError(f"cannot load the processor of {model!r}: {missing_library(err)}") from None
+
+
+def missing_library(err: ImportError) -> str:
+    """One line for an ImportError raised while loading a processor: the missing library and what installs it.
+
+    >>> missing_library(ImportError("\\nQwen2VLVideoProcessor requires the Torchvision library but it was not found"))
+    "Qwen2VLVideoProcessor requires the Torchvision library but it was not found; install the VLM extra: pip install 'grpokit[vlm]' (torch and a matching torchvision)"
+    """
+    line = _first_line(err)
+    return f"{line.rstrip('. ')}; install the VLM extra: pip install 'grpokit[vlm]' (torch and a matching torchvision)"
+
+
+def _remote_hint(err: BaseException) -> str:
+    """The first line of a loading error; transformers' refusal to run a folder's own code gets the flag
+    that allows it."""
+    message = _first_line(err)
+    if "trust_remote_code" in str(err):
+        return f"{message.rstrip('. ')}: pass --trust-remote-code if you trust the code in that folder"
+    return message
 

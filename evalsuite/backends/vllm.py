@@ -30,11 +30,13 @@ class VLLMBackend:
 
     name = "vllm"
 
-    def __init__(self, llm: Any, tokenizer: Any, *, owned: bool, model_path: str | None = None):
+    def __init__(self, llm: Any, tokenizer: Any, *, owned: bool, model_path: str | None = None,
+                 trust_remote_code: bool = False):
         self.llm = llm
         self.tokenizer = tokenizer
         self.owned = owned
         self.model_path = model_path
+        self.trust_remote_code = trust_remote_code
         self._processor = None
 
     @classmethod
@@ -57,7 +59,8 @@ class VLLMBackend:
             llm = LLM(**engine_kwargs(config))
         except (OSError, ValueError, RuntimeError) as err:  # vLLM logs the root cause above its own message
             raise EvalError(f"vLLM could not start {config.model!r}: {_first_line(err)}") from None
-        return cls(llm, tokenizer or llm.get_tokenizer(), owned=True, model_path=config.model)
+        return cls(llm, tokenizer or llm.get_tokenizer(), owned=True, model_path=config.model,
+                   trust_remote_code=bool(getattr(config, "trust_remote_code", False)))
 
     def close(self) -> None:
         if self.owned and self.llm is not None:
@@ -138,7 +141,7 @@ class VLLMBackend:
             try:
                 from transformers import AutoProcessor
 
-                self._processor = AutoProcessor.from_pretrained(path)
+                self._processor = AutoProcessor.from_pretrained(path, trust_remote_code=self.trust_remote_code)
             except (OSError, ValueError, TypeError):
                 self._processor = self.tokenizer
         return self._processor
@@ -167,6 +170,8 @@ def engine_kwargs(config: Any) -> dict[str, Any]:
         kwargs["max_model_len"] = config.max_model_len
     if config.gpu_memory_utilization:
         kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
+    if getattr(config, "trust_remote_code", False):
+        kwargs["trust_remote_code"] = True
     kwargs.update(config.vllm_kwargs or {})
     return kwargs
 

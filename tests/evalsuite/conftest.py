@@ -63,6 +63,17 @@ def tiny_vlm(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_qwen_vlm(tmp_path_factory) -> Path:
+    """A tiny random Qwen2.5-VL (fixtures.tiny_vlm): 56x56 images, flattened patches with a grid per image.
+    Its real processor needs torchvision (the `vlm` extra; `make install` puts it in .venv)."""
+    pytest.importorskip("PIL")
+    pytest.importorskip("torchvision", reason="Qwen2_5_VLProcessor needs torchvision: make install")
+    from fixtures.tiny_vlm import build_vlm
+
+    return build_vlm(tmp_path_factory.mktemp("tiny-qwen-vlm") / "model")
+
+
 def _write_jsonl(path: Path, rows: list) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path

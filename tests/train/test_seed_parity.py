@@ -19,6 +19,7 @@ CLEVR_TRAINABLE = [r"^model\.language_model\.layers\.[0-1]\.", "embed_tokens", r
 @pytest.fixture(scope="module")
 def joined(tmp_path_factory):
     """A tiny Qwen2.5-VL's vision tower (text hidden size 64) joined to a 3-layer text model of hidden size 48."""
+    pytest.importorskip("torchvision", reason="Qwen2_5_VLProcessor needs torchvision: make install")
     import torch
     from transformers import AutoProcessor, Qwen2Config, Qwen2ForCausalLM
 
@@ -125,3 +126,58 @@ def test_video_files_become_uniformly_sampled_frames(tmp_path):
         assert len(images) == expected
         levels = [image.getpixel((0, 0))[0] // 6 for image in images]
         assert levels[0] == 0 and levels[-1] == 39 and levels == sorted(levels)  # first to last, evenly
+
+
+def test_join_vision_leaves_no_folder_when_it_fails(joined, tmp_path, monkeypatch, capsys):
+    from transformers import Qwen2_5_VLProcessor
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Qwen2_5_VLProcessor, "save_pretrained", full_disk)
+    out = tmp_path / "joined"
+    assert join_main(["--vision", str(joined["vlm"]), "--text", str(joined["text"]), "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # neither the model folder nor the staging folder is left
+
+
+def test_join_vision_refuses_a_folder_that_holds_something(joined, tmp_path, capsys):
+    out = tmp_path / "joined"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert join_main(["--vision", str(joined["vlm"]), "--text", str(joined["text"]), "--out", str(out)]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+TORCHVISION_MISSING = ("\nQwen2VLVideoProcessor requires the Torchvision library but it was not found in your "
+                       "environment. Check out the instructions on the\ninstallation page: ...")
+
+
+def test_a_processor_dependency_that_is_missing_is_one_line_before_anything_is_written(joined, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """Without torchvision transformers cannot build Qwen2.5-VL's processor: join_vision and grpo-train --check
+    say so in one line, and write nothing (before, join_vision saved the weights first and --check said ok)."""
+    import transformers
+    import yaml
+
+    from fixtures import tiny_vlm
+    from train.cli import main as cli_main
+
+    def no_torchvision(*args, **kwargs):
+        raise ImportError(TORCHVISION_MISSING)
+
+    data = tiny_vlm.build_counting_set(tmp_path / "squares", n=2)
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", no_torchvision)
+    out = tmp_path / "joined"
+    assert join_main(["--vision", str(joined["vlm"]), "--text", str(joined["text"]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "requires the Torchvision library" in err and "grpokit[vlm]" in err
+    assert not out.exists()
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"output_dir": str(tmp_path / "run"), "model": {"path": str(joined["joined"])},
+                                      "data": {"train": str(data)}, "rewards": ["accuracy"]}))
+    assert cli_main([str(recipe), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model.path: cannot load the processor" in err and "grpokit[vlm]" in err
+    assert not (tmp_path / "run").exists()

@@ -113,6 +113,7 @@ def test_freeze_first_layers(tiny_text_model, arithmetic_data, tmp_path):
 
 
 def test_vlm_sft_then_grpo_on_counting_squares(tmp_path):
+    pytest.importorskip("torchvision", reason="Qwen2_5_VLProcessor needs torchvision: make install")
     from fixtures import tiny_vlm
 
     model_path = tiny_vlm.build_vlm(tmp_path / "vlm")
