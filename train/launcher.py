@@ -66,6 +66,9 @@ def _check(recipe: Recipe) -> tuple[dict[str, int], list[dict]]:
     """:func:`check`'s counts, and the training rows it read."""
     modeling.check_model_path(recipe)
     modeling.check_processor(recipe)
+    warning = modeling.precision_warning(recipe)
+    if warning:
+        log.warning(warning)
     rows = grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train")
     counts = {"data.train": len(rows)}
     args = grpo_config(recipe)

@@ -38,21 +38,22 @@ def check_model_path(recipe: Recipe) -> None:
 
 
 def check_processor(recipe: Recipe, path: str | Path | None = None) -> None:
-    """Load a VLM's processor (its configuration and tokenizer files, no weights) so that a library it needs
-    and lacks (Qwen2.5-VL's video processor needs torchvision) is one RecipeError before anything is written.
-    A text model, or a hub id this machine cannot reach, is left to the loading itself."""
+    """Load a local VLM's processor (its configuration and tokenizer files, no weights) so that a library it
+    needs and lacks (Qwen2.5-VL's video processor needs torchvision) is one RecipeError before anything is
+    written. A text model, a config transformers cannot read, or a hub id (not fetched by a check) is left to
+    the loading itself."""
     from transformers import AutoConfig, AutoProcessor
 
     from evalsuite.backends.transformers import missing_library
 
     m = recipe.model
     path = str(path or m.path)
+    if not Path(path).expanduser().is_dir():
+        return
     try:
         config = AutoConfig.from_pretrained(path, trust_remote_code=m.trust_remote_code)
-    except OSError:
+    except (OSError, ValueError):
         return
-    except ValueError as exc:
-        raise RecipeError(recipe.source, "model.path", _first_line(exc)) from None
     if getattr(config, "vision_config", None) is None:
         return
     try:
@@ -67,6 +68,21 @@ def check_processor(recipe: Recipe, path: str | Path | None = None) -> None:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def precision_warning(recipe: Recipe) -> str | None:
+    """One line when the recipe trains full parameters in pure half precision (weights loaded in bfloat16 or
+    float16, no LoRA): an update smaller than the weight's precision (about 1/128 of it in bf16: a 1e-5
+    learning rate on weights near 1.0) rounds away and never lands. ``None`` otherwise."""
+    dtype = _DTYPES.get(recipe.model.dtype)
+    if dtype not in ("bfloat16", "float16") or recipe.lora is not None:
+        return None
+    rate = recipe.grpo.get("learning_rate")
+    at = f" (learning rate {rate:g})" if isinstance(rate, int | float) else ""
+    flag = "bf16" if dtype == "bfloat16" else "fp16"
+    return (f"{recipe.source}: model.dtype {recipe.model.dtype} trains every parameter in pure {dtype}: updates "
+            f"below its precision{at} round away and never land; set model.dtype: float32 with grpo.{flag}: true "
+            f"(float32 weights, {flag} autocast), or train LoRA adapters")
 
 
 def _dtype(recipe: Recipe):

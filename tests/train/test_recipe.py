@@ -77,9 +77,10 @@ class TestShippedRecipes:
     def test_seed_settings(self):
         folder = RECIPES[0].parent
         latex = R.load(folder / "latex_ocr_vl.yaml")
-        assert [(s.name, s.weight) for s in latex.rewards][:3] == [("format", 1.0), ("exact_match", 2.0),
-                                                                    ("accuracy", 1.0)]
-        assert latex.rewards[0].params == {"tags": ["latex"]}
+        assert [(s.name, s.weight) for s in latex.rewards] == [("format", 0.5), ("exact_match", 2.0),
+                                                                ("accuracy", 1.0), ("length_penalty", 1.0)]
+        assert latex.rewards[0].params == {"tags": ["latex"]} and latex.eval.config["correct"] == "exact_match"
+        assert R.load(folder / "video_actions.yaml").eval.config["correct"] == "iou>=1"
         clevr = R.load(folder / "clevr_count_sft_grpo.yaml")
         assert clevr.sft is not None and clevr.grpo["beta"] == 0.06 and clevr.grpo["num_generations"] == 8
         assert clevr.grpo["max_completion_length"] == 500 and clevr.grpo["learning_rate"] == 1e-5
@@ -405,3 +406,51 @@ class TestOverridesAndPaths:
         assert json.loads(captured.out)["model"]["freeze_layers"] == 1
         assert re.search(r"model\.layers\.0 +0 / +[\d,]+ trainable", captured.err)
         assert re.search(r"model\.layers\.1 +([\d,]+) / +\1 trainable", captured.err)
+
+
+class TestPrecision:
+    """Full-parameter training in pure bf16 loses small updates: the seeds load float32 weights and autocast."""
+
+    @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+    def test_no_seed_trains_in_pure_half_precision(self, path):
+        from train.modeling import precision_warning
+
+        recipe = R.load(path)
+        assert precision_warning(recipe) is None
+        assert recipe.model.dtype in ("float32", "fp32") or recipe.lora is not None
+
+    def test_a_full_parameter_bf16_recipe_gets_one_line_saying_what_to_change(self, tmp_path):
+        from train.modeling import precision_warning
+
+        full = R.load(write(tmp_path, with_(model={"path": "m", "dtype": "bfloat16"}, grpo={"learning_rate": 1e-5})))
+        message = precision_warning(full)
+        assert "\n" not in message and "pure bfloat16" in message and "learning rate 1e-05" in message
+        assert "model.dtype: float32 with grpo.bf16: true" in message
+        lora = R.load(write(tmp_path, with_(model={"path": "m", "dtype": "bf16"}, lora={"r": 4}), "lora.yaml"))
+        assert precision_warning(lora) is None
+
+    def test_check_logs_it(self, tmp_path, caplog, no_model_loads):
+        (tmp_path / "train.jsonl").write_text('{"prompt": "1+1?", "solution": "2"}\n' * 4)
+        (tmp_path / "model").mkdir()
+        (tmp_path / "model" / "config.json").write_text("{}")
+        path = write(tmp_path, {"model": {"path": "model", "dtype": "bfloat16"}, "data": {"train": "train.jsonl"},
+                                "rewards": ["accuracy"], "grpo": {"per_device_train_batch_size": 4,
+                                                                  "num_generations": 4}})
+        with caplog.at_level("WARNING", logger="grpo-train"):
+            assert cli_main([str(path), "--check"]) == 0
+        assert sum("pure bfloat16" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_eval_settings_reach_evalsuite(tmp_path):
+    """eval.correct and the model's trust_remote_code become the evaluations' EvalConfig."""
+    from train.evaluation import Evaluator
+
+    (tmp_path / "val.jsonl").write_text('{"prompt": "Which actions?", "solution": "(1) sit"}\n')
+    recipe = R.load(write(tmp_path, with_(model={"path": "m", "trust_remote_code": True},
+                                          rewards=["format_partial", "iou"],
+                                          eval={"data": str(tmp_path / "val.jsonl"), "correct": "iou>=1"})))
+    config = Evaluator(recipe).config("after")
+    assert config.correct == "iou>=1" and config.trust_remote_code is True
+    with pytest.raises(R.RecipeError, match=r"eval: --correct 'iou>=x'"):
+        Evaluator(R.load(write(tmp_path, with_(eval={"data": str(tmp_path / "val.jsonl"), "correct": "iou>=x"}),
+                               "bad.yaml")))
