@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rewards.accuracy_rewards import graded_text, read_answer
 from rewards.answers.engine import recorded_outcomes, timeout_count
 from rewards.answers.extract import extract_answer
 from rewards.combination import Combined
@@ -21,8 +22,8 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
     ``completion_ids`` holds one id list per completion (this one first).
 
     Returns ``reward``, ``value``, ``text``, ``length`` and ``length_unit``, ``answer`` (what
-    ``extract_answer`` reads), ``gold`` and ``gold_answer`` (when a gold column is given), ``group_lengths``
-    (with ``group``), ``verify_timeouts`` (math checks that timed out during this call, and so
+    ``extract_answer`` reads; inside the last ``<tag>`` block for a reward with a ``tag``), ``gold`` and
+    ``gold_answer`` (when a gold column is given), ``group_lengths`` (with ``group``), ``verify_timeouts`` (math checks that timed out during this call, and so
     counted as wrong), ``outcome`` (for a reward that checked this completion's answer, such as
     ``accuracy``, ``length`` and ``cosine``: the first check's ``status``, ``path``, ``answer``, ``gold``
     and ``detail``, as ``rewards.grade`` reports them; a check repeated within the call reads
@@ -44,14 +45,16 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
     timeouts = timeout_count()
     with recorded_outcomes() as graded:
         value, details = _score(fn, batch, kwargs)
-    outcome = next((outcome for (pred, _), outcome in graded if pred == text), None)
+    tags = _tags(fn)  # where the reward's checks read the answer: the whole text, or inside a <tag> block
+    read = {graded_text(text, tag) for tag in tags}
+    outcome = next((outcome for (pred, _), outcome in graded if pred in read), None)
     info: dict[str, Any] = {
         "reward": getattr(fn, "__name__", type(fn).__name__),
         "value": value,
         "text": text,
         "length": lengths[0],
         "length_unit": "tokens" if token_ids(kwargs.get("completion_ids"), len(batch)) is not None else "chars",
-        "answer": extract_answer(text),
+        "answer": read_answer(text, tags[0]),
         "verify_timeouts": timeout_count() - timeouts,
     }
     gold_key = getattr(fn, "params", {}).get("gold_key", "solution")
@@ -65,6 +68,14 @@ def explain(reward: Any, completion: Any, *, group: list[Any] | None = None, **c
                            "gold": outcome.gold, "detail": outcome.detail}
     info["details"] = details
     return info
+
+
+def _tags(fn: Any) -> list[str | None]:
+    """The ``tag`` of a reward (or of each part of a combined one) that reads its answer inside a tag; ``[None]``
+    when none does."""
+    parts = [part for part, _ in fn.parts] if isinstance(fn, Combined) else [fn]
+    tags = [getattr(part, "params", {}).get("tag") for part in parts if isinstance(part, Reward)]
+    return list(dict.fromkeys(tag for tag in tags if tag)) or [None]
 
 
 def _per_sample(key: str, value: Any, n: int) -> list[Any]:

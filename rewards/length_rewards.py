@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import math
 
-from rewards.accuracy_rewards import outcomes
+from rewards.accuracy_rewards import check_tag, outcomes
 from rewards.completions import completion_lengths, gold_texts, group_ids
 from rewards.registry import Reward, check_gold_key, check_number, register
 
 
-def _length_rows(texts, kwargs, *, gold_key, timeout):
+def _length_rows(texts, kwargs, *, gold_key, timeout, tag=None):
     """Rows of ``length``: L, its group and the group's bounds, the verdict, lambda, and the value."""
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
     groups = group_ids(kwargs.get("prompts"), len(texts))
-    graded = outcomes(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
+    graded = outcomes(texts, gold_texts(kwargs, gold_key, len(texts)), timeout, tag)
     bounds: dict[int, tuple[int, int]] = {}
     for group, length in zip(groups, lengths, strict=True):
         low, high = bounds.get(group, (length, length))
@@ -36,25 +36,27 @@ def _verdict(outcome) -> dict:
 
 
 @register("length")
-def length(gold_key: str = "solution", timeout: float = 5.0) -> Reward:
+def length(gold_key: str = "solution", timeout: float = 5.0, tag: str | None = None) -> Reward:
     r"""Kimi 1.5 length reward, per prompt group (completions sharing a prompt; the whole call when
     no ``prompts`` are given): with :math:`L_{min}, L_{max}` the group's shortest and longest,
     :math:`\lambda = 0.5 - \frac{L - L_{min}}{L_{max} - L_{min}}` (all 0 when :math:`L_{max} = L_{min}`);
     correct → :math:`\lambda`, wrong → :math:`\min(0, \lambda)`; ``None`` where the gold is empty.
+    Correctness is ``accuracy``'s (with ``tag``, the answer inside the last ``<tag>`` block).
 
     >>> length()(["<answer>4</answer>", "<answer>5</answer>", "<answer>4</answer> ok."], solution="4")
     [0.5, 0.0, -0.5]
     """
     gold_key = check_gold_key("length", gold_key)
     timeout = check_number("length", "timeout", timeout, low=0, low_open=True)
-    return Reward("length", _length_rows, columns=("answer", "status"), gold_key=gold_key, timeout=timeout)
+    return Reward("length", _length_rows, columns=("answer", "status"), gold_key=gold_key, timeout=timeout,
+                  tag=check_tag("length", tag))
 
 
 def _cosine_rows(texts, kwargs, *, max_len, min_value_wrong, max_value_wrong, min_value_correct,
-                 max_value_correct, gold_key, timeout):
+                 max_value_correct, gold_key, timeout, tag=None):
     """Rows of ``cosine``: L, the verdict, the clamped progress p, and the value."""
     lengths = completion_lengths(texts, kwargs.get("completion_ids"))
-    graded = outcomes(texts, gold_texts(kwargs, gold_key, len(texts)), timeout)
+    graded = outcomes(texts, gold_texts(kwargs, gold_key, len(texts)), timeout, tag)
     rows = []
     for length, outcome in zip(lengths, graded, strict=True):
         ok = None if outcome is None else outcome.equal
@@ -74,12 +76,14 @@ def cosine(
     max_value_correct: float = 1.0,
     gold_key: str = "solution",
     timeout: float = 5.0,
+    tag: str | None = None,
 ) -> Reward:
     r"""Cosine-scaled accuracy (Yeo et al. 2025): :math:`p = \min(L/\text{max\_len}, 1)`;
     correct: :math:`lo, hi = \text{min\_value\_correct}, \text{max\_value\_correct}`; wrong:
     :math:`lo, hi = \text{max\_value\_wrong}, \text{min\_value\_wrong}`;
     value :math:`= lo + \tfrac12 (hi - lo)(1 + \cos \pi p)`. Short correct answers earn most, short wrong
-    ones lose most; past ``max_len`` the value stays at ``lo``. ``None`` where the gold is empty.
+    ones lose most; past ``max_len`` the value stays at ``lo``. ``None`` where the gold is empty. Correctness is
+    ``accuracy``'s (with ``tag``, the answer inside the last ``<tag>`` block).
 
     >>> cosine(max_len=10)(["4", "<answer>4</answer>", "5"], solution="4")
     [0.9877641290737884, 0.5, -0.9877641290737884]
@@ -92,7 +96,7 @@ def cosine(
     }
     values = {param: check_number(name, param, v) for param, v in values.items()}
     return Reward(name, _cosine_rows, columns=("answer", "status"), max_len=max_len, **values, gold_key=check_gold_key(name, gold_key),
-                  timeout=check_number(name, "timeout", timeout, low=0, low_open=True))
+                  timeout=check_number(name, "timeout", timeout, low=0, low_open=True), tag=check_tag(name, tag))
 
 
 def _soft_overlong_rows(texts, kwargs, *, max_len, cache_len):

@@ -21,6 +21,8 @@ _FUNCTIONS_ABORT = {"\\sin", "\\cos", "\\tan", "\\log", "\\ln", "\\exp", "\\sec"
 _CONSTANT_SYMBOLS = {"\\pi": "pi"}
 _PI_WORD = re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])")
 _LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
+# Leibniz notation (``\frac{dy}{dx}``, ``\frac{d}{dt}``, ``\frac{d^{2}y}{dx^{2}}``): ``d`` is no unknown factor there
+_LEIBNIZ = re.compile(r"\\frac\{d(?:[^{}]|\{[^{}]*\})*\}\{d[a-zA-Z]")
 _FUNCTION_NAMES = {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "lg", "abs", "max", "min", "gcd",
                    "lcm", "mod", "det", "deg", "arg"}
 SHORT_WORDS = {"yes", "no", "not", "odd", "and", "or", "all", "any", "one", "two", "six", "ten", "red", "top", "off",
@@ -283,6 +285,8 @@ def tokens(text: str) -> list[str] | None:
     """
     out, pos = [], 0
     text = _PI_WORD.sub(r"\\pi", text.strip())
+    if _LEIBNIZ.search(text):
+        return None  # a derivative, not a ratio of products
     for run in _LETTER_RUN.findall(text):
         if len(run) > 3 or run.lower() in SHORT_WORDS or run.lower() in _FUNCTION_NAMES:
             return None  # a word or a function name, not a product of letters

@@ -80,6 +80,10 @@ _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
 _APPROX = re.compile(r"\s*(?:\\approx|\\simeq|\\sim(?![a-zA-Z])|\(?\s*(?:approximately|approx\.?|about|roughly)\b)")
+# what an approximation sign may drop: a decimal (with ``...``, a power of ten, a unit or a percent mark)
+_APPROXIMATION = re.compile(
+    r"^\s*[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\s*(?:\.\.\.|\\[lc]?dots))?(?:\s*(?:\\times|\\cdot)\s*10\^\{?-?\d+\}?)?"
+    r"(?:\s*(?:\\?%|\\(?:text|mathrm)\s*\{[^{}]*\}|(?:" + _UNIT_WORDS + r")(?![A-Za-z])(?:\^\{?\d\}?)?))*\s*\)?\s*\.?\s*$")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
 _DEGREE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree)")
 _PERCENT = re.compile(
@@ -123,7 +127,7 @@ def _normalize(text: str) -> Answer:
     text = unwrap_math(text)
     text = _strip_trailing_backslashes(unwrap_math(_PREFIX.sub("", text.strip())))
     text = _plain_math(text)
-    text = _APPROX.split(text, maxsplit=1)[0].strip() or text  # "1/6 \approx 0.1667": the exact value
+    text = _exact_value(text)
     text = re.sub(r"(?<!\\)\$", "", text)
     text = re.sub(r"\\begin\{[bBvV]?matrix\}", r"\\begin{pmatrix}", text)
     text = re.sub(r"\\end\{[bBvV]?matrix\}", r"\\end{pmatrix}", text)
@@ -163,6 +167,35 @@ def _normalize(text: str) -> Answer:
     return Answer(text=text, unit=unit, percent=percent)
 
 
+_TEX_TOKEN = re.compile(r"\\[a-zA-Z]+|\\.|\s+|.", re.DOTALL)
+_BARE_NUMBERS = re.compile(r"^[\d\s.,;:+\-/]*$")  # numbers and separators only: a space there may part two values
+
+
+def typeset(text: str) -> tuple[str, ...]:
+    r"""The TeX tokens of a normalized answer as TeX typesets them, so two spellings that only space or brace
+    differently read alike: spaces dropped (except between two digits of a bare list of numbers, ``1 2``), and a
+    brace group of one token (``x^{2}``, ``\bar{x}``) read as that token. Command names stay whole tokens.
+
+    >>> typeset(r"x^{2} \sin y") == typeset(r"x^2\sin y"), typeset("m c") == typeset("mc"), typeset("1 2") == typeset("12")
+    (True, True, False)
+    """
+    bare = _BARE_NUMBERS.match(text) is not None
+    tokens: list[str] = []
+    for match in _TEX_TOKEN.finditer(text):
+        token = match.group()
+        if not token.isspace():
+            tokens.append(token)
+        elif bare and tokens and tokens[-1][-1:].isdigit() and text[match.end(): match.end() + 1].isdigit():
+            tokens.append(" ")
+    out: list[str] = []
+    for token in tokens:  # ``{`` T ``}`` -> T, innermost first as the closing brace arrives
+        if token == "}" and len(out) >= 2 and out[-2] == "{" and out[-1] not in ("{", "}", " "):
+            out[-2:] = [out[-1]]
+        else:
+            out.append(token)
+    return tuple(out)
+
+
 def unwrap_math(text: str) -> str:
     r"""Strip ``$...$``, ``\(...\)``, ``\[...\]`` and a whole-answer ``\boxed{...}``.
 
@@ -190,6 +223,19 @@ def _balanced(text: str) -> bool:
         if depth < 0:
             return False
     return depth == 0
+
+
+def _exact_value(text: str) -> str:
+    r"""An exact value followed by its decimal approximation is the exact value; a relation such as
+    ``f(x) \sim x^2`` or ``X \sim N(0, 1)`` stays whole.
+
+    >>> _exact_value(r"\frac{1}{6} \approx 0.1667"), _exact_value(r"\frac13 (approximately 0.33)"), _exact_value(r"f(x) \sim x^{2}")
+    ('\\frac{1}{6}', '\\frac13', 'f(x) \\sim x^{2}')
+    """
+    parts = _APPROX.split(text, maxsplit=1)
+    if len(parts) == 2 and parts[0].strip() and _APPROXIMATION.match(parts[1]):
+        return parts[0].strip()
+    return text
 
 
 def _degrees(text: str) -> str:

@@ -8,7 +8,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from rewards.answers import algebra
-from rewards.answers.normalize import Answer
+from rewards.answers.normalize import Answer, typeset
 
 INF = "inf"
 MAX_DIGITS = 400
@@ -58,8 +58,8 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
     """
     if pred.unit and gold.unit and pred.unit != gold.unit:
         return False
-    if pred.text == gold.text and pred.percent == gold.percent:
-        return True
+    if pred.percent == gold.percent and (pred.text == gold.text or typeset(pred.text) == typeset(gold.text)):
+        return True  # the same text, or the same TeX spaced or braced differently (``m c^{2}``, ``mc^2``)
     choice = _choice(gold.text)
     if choice:
         picked = _picked_choice(pred.text)

@@ -103,8 +103,15 @@ def parse(text: str):
         obj = reader(text)
         if obj is not None:
             obj = _tidy(obj)
-            return None if obj is None or obj.has(sympy.zoo, sympy.nan) else obj
+            return None if obj is None or obj.has(sympy.zoo, sympy.nan) or _differentiates_unknown(obj) else obj
     return None
+
+
+def _differentiates_unknown(obj) -> bool:
+    r"""A derivative of a letter it does not name as a variable (``\frac{dy}{dx}``, ``\frac{\partial f}{\partial x}``):
+    latex2sympy reads the letter as a constant and the derivative as 0, so such a formula is no value to compare."""
+    return isinstance(obj, Basic) and any(
+        derivative.expr.free_symbols - set(derivative.variables) for derivative in obj.atoms(sympy.Derivative))
 
 
 def _group(text: str):
@@ -412,8 +419,8 @@ def _constant_ratio(p: sympy.Expr, q: sympy.Expr) -> bool | None:
     if ratio.is_rational_function(*unknowns):
         return False  # in lowest terms and not constant
     at_point = ratio.xreplace({u: sympy.Rational(7 + 2 * k, 10) for k, u in enumerate(unknowns)})
-    if not at_point.is_number or at_point == 0 or _unbounded(at_point):
-        return None
+    if not at_point.is_number or at_point == 0 or _unbounded(at_point) or abs(sympy.N(at_point, 30)) < 1e-20:
+        return None  # zero at the point: ``p`` may be identically 0 (``\sin^2 x + \cos^2 x = 1``), a ratio of 0
     return numerically_equal(ratio, at_point)
 
 

@@ -37,7 +37,7 @@ def test_accuracy(text, gold, expected):
     (Status.ERROR, 0.0, None),
 ])
 def test_skip_undecided_gives_none_for_the_graders_failures(monkeypatch, status, default, skipping):
-    monkeypatch.setattr(accuracy_rewards, "grade_batch", lambda pairs, timeout: [Outcome(status)] * len(pairs))
+    monkeypatch.setattr(accuracy_rewards, "grade_batch", lambda pairs, timeout, config=None: [Outcome(status)] * len(pairs))
     assert rewards.accuracy()(["<answer>4</answer>"], solution=["4"]) == [default]
     assert rewards.accuracy(skip_undecided=True)(["<answer>4</answer>"], solution=["4"]) == [skipping]
 
