@@ -1,6 +1,8 @@
-"""Benchmarks rewards.verify against math-verify (the anchor) in the same process: accuracy on the development
-table and on the frozen held-out set, per-pair latency, GRPO-batch throughput, the worst adversarial call.
-It must never change a label or a verdict; it only measures. Run: .venv/bin/python bench/verify.py"""
+"""Benchmarks rewards.verify against math-verify (the anchor) in the same process: accuracy, false "equal" and false
+"not equal" on the development table and on both frozen held-out sets, per kind of row; then speed, measured only
+on material built for it (per-pair latency on the development table, GRPO batches of development rows timed on
+fresh workers warmed on generated shapes), never on a held-out set. It must never change a label or a verdict; it
+only measures. Run: .venv/bin/python bench/verify.py"""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
-from fixtures.verify_heldout import heldout  # noqa: E402
+from fixtures.verify_heldout import heldout, heldout2  # noqa: E402
+from fixtures.verify_shapes import generated_pairs  # noqa: E402
 from rewards.answers import engine, pool  # noqa: E402
 from rewards.answers.normalize import _normalize  # noqa: E402
 
@@ -69,8 +72,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def varied_batch(rows: list[dict], seed: int, prompts: int = 64, group: int = 8) -> list[tuple[str, str]]:
-    """A 64x8 GRPO batch of distinct real (completion, gold) rows, drawn without replacement: no answer is
-    repeated on purpose, so neither the dedupe nor the verdict cache gets work for free."""
+    """A 64x8 GRPO batch of distinct (completion, gold) rows, drawn without replacement (as many as there are):
+    no answer is repeated on purpose, so neither the dedupe nor the verdict cache gets work for free."""
     pool = [r for r in rows if r["category"] != "timeouts"]
     picked = random.Random(seed).sample(pool, min(len(pool), prompts * group))
     return [(r["completion"], r["gold"]) for r in picked]
@@ -89,12 +92,12 @@ def throughput(check_batch, batches, before=lambda: None) -> float:
     return statistics.median(rates)
 
 
-def fresh_workers(warm_rows: list[dict], timeout: float) -> None:
-    """New worker processes that have graded ``warm_rows`` (other data) and nothing else: what a training run's
-    workers look like, without having seen the batch about to be timed."""
+def fresh_workers(timeout: float) -> None:
+    """New worker processes that have graded generated answer shapes (fixtures/verify_shapes.py) and nothing else:
+    what a training run's workers look like, without having seen the batch about to be timed."""
     pool.restart()
     engine.warm_up(wait=True)
-    engine.verify_batch([(row["completion"], row["gold"]) for row in warm_rows], timeout=timeout)
+    engine.verify_batch(generated_pairs(256, seed=0), timeout=timeout)
 
 
 def worst_adversarial(timeout: float, in_thread: bool) -> tuple[float, bool]:
@@ -119,25 +122,29 @@ def worst_adversarial(timeout: float, in_thread: bool) -> tuple[float, bool]:
     return worst, all_bool
 
 
-def report_table(name: str, rows: list[dict], timeout: float) -> tuple[list[float], list[float]]:
-    """Print accuracy and false equal/not-equal of ours beside math-verify's on ``rows``; return latencies."""
+def _figures(rows: list[dict], verdicts: list[bool]) -> str:
+    accuracy, fp, fn, negatives = scores(rows, verdicts)
+    positives = len(rows) - negatives
+    return (f"accuracy {accuracy:.1%}, false equal {fp}/{negatives} ({fp / max(1, negatives):.1%}), "
+            f"false not-equal {fn}/{positives} ({fn / max(1, positives):.1%})")
+
+
+def report_table(name: str, rows: list[dict], timeout: float) -> list[float]:
+    """Print accuracy, false "equal" and false "not equal" of ours beside math-verify's on ``rows``, overall and
+    per kind of row; return our per-pair latencies."""
     ours, our_seconds = graded(rows, ours_check(timeout))
-    anchor, anchor_seconds = graded(rows, math_verify_check)
+    anchor, _ = graded(rows, math_verify_check)
     wrapped, _ = graded(rows, lambda p, g: math_verify_check(p, g, wrap_gold=True))
-    (a, fp, fn, neg), (ma, mfp, mfn, _), (wa, wfp, _, _) = (scores(rows, v) for v in (ours, anchor, wrapped))
-    print(f"{name}: {len(rows)} rows ({neg} not equal)")
-    print(f"  accuracy: ours {a:.1%}  math-verify {ma:.1%}  math-verify($-wrapped gold) {wa:.1%}")
-    print(f"  false equal: ours {fp} ({fp / max(1, neg):.1%} of not-equal)  math-verify {mfp} ({mfp / max(1, neg):.1%})"
-          f"  math-verify($) {wfp}")
-    print(f"  false not-equal: ours {fn}  math-verify {mfn}")
+    negatives = sum(not r["label"] for r in rows)
+    print(f"{name}: {len(rows)} rows ({len(rows) - negatives} equal, {negatives} not equal)")
+    for label, verdicts in (("ours", ours), ("math-verify", anchor), ("math-verify($-wrapped gold)", wrapped)):
+        print(f"  {label}: {_figures(rows, verdicts)}")
     for kind in sorted({r.get("kind") for r in rows} - {None}):
         index = [i for i, r in enumerate(rows) if r.get("kind") == kind]
         part = [rows[i] for i in index]
-        ka = scores(part, [ours[i] for i in index])
-        kb = scores(part, [anchor[i] for i in index])
-        print(f"  {kind} ({len(part)} rows): accuracy ours {ka[0]:.1%}  math-verify {kb[0]:.1%}; "
-              f"false equal ours {ka[1]}  math-verify {kb[1]}")
-    return our_seconds, anchor_seconds
+        print(f"  {kind} ({len(part)} rows): ours {_figures(part, [ours[i] for i in index])}")
+        print(f"  {' ' * len(kind)}  math-verify {_figures(part, [anchor[i] for i in index])}")
+    return our_seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,21 +156,22 @@ def main(argv: list[str] | None = None) -> None:
     engine.warm_up(wait=True)  # both checkers are timed warm: math-verify's imports are loaded below too
     math_verify_check("1", "1")
 
-    dev, held = cases(), heldout()
-    report_table("development table (rules were written against it)", dev, args.timeout)
-    our_seconds, anchor_seconds = report_table("frozen held-out set (never tuned to)", held, args.timeout)
-    print(f"latency per pair on the held-out set (cold cache): ours p50 {percentile(our_seconds, 0.5) * 1e3:.1f} ms "
-          f"p99 {percentile(our_seconds, 0.99) * 1e3:.1f} ms max {max(our_seconds):.3f} s  |  math-verify p50 "
-          f"{percentile(anchor_seconds, 0.5) * 1e3:.1f} ms p99 {percentile(anchor_seconds, 0.99) * 1e3:.1f} ms "
-          f"max {max(anchor_seconds):.3f} s")
-    print(f"pairs over 1 s: ours {sum(s > 1 for s in our_seconds)}  math-verify {sum(s > 1 for s in anchor_seconds)}")
+    dev = cases()
+    dev_seconds = report_table("development table (rules were written against it)", dev, args.timeout)
+    report_table("frozen held-out set 1 (never tuned to; rows learned from are in the development table)",
+                 heldout(), args.timeout)
+    report_table("frozen held-out set 2 (real model completions, frozen before issue 15's rules)",
+                 heldout2(), args.timeout)
+    print(f"latency per pair on the development table (cold cache): p50 {percentile(dev_seconds, 0.5) * 1e3:.1f} ms "
+          f"p99 {percentile(dev_seconds, 0.99) * 1e3:.1f} ms max {max(dev_seconds):.3f} s; "
+          f"pairs over 1 s: {sum(s > 1 for s in dev_seconds)}")
 
-    batches = [varied_batch(held, seed) for seed in range(1, args.batches + 1)]
+    batches = [varied_batch(dev, seed) for seed in range(1, args.batches + 1)]
     our_rate = throughput(lambda pairs: engine.verify_batch(pairs, timeout=args.timeout), batches,
-                          before=lambda: fresh_workers(dev, args.timeout))
+                          before=lambda: fresh_workers(args.timeout))
     anchor_rate = throughput(lambda pairs: [math_verify_check(p, g) for p, g in pairs], batches)
-    print(f"GRPO batch 64x8 of distinct held-out rows (fresh workers that graded only the development table): "
-          f"ours {our_rate:.0f}/s  math-verify loop {anchor_rate:.0f}/s  ratio {our_rate / anchor_rate:.1f}x  "
+    print(f"GRPO batch of {len(batches[0])} distinct development rows (fresh workers that graded only generated "
+          f"shapes): ours {our_rate:.0f}/s  math-verify loop {anchor_rate:.0f}/s  ratio {our_rate / anchor_rate:.1f}x  "
           f"(median of {args.batches} batches)")
 
     for label, in_thread in (("main thread", False), ("worker thread", True)):

@@ -1,20 +1,34 @@
 """Reads the answer a completion commits to: an ``<answer>`` block, a closed box, "the answer is", ``####``, a final statement.
-It must never raise, and never read an answer out of text that does not commit to one (reasoning, truncation, hedges, negations)."""
+It must never raise, and never read an answer out of text that does not commit to one (reasoning, truncation, hedges, negations).
+Whether a statement commits, and to which of its values, is the commitment model's (``commitment.py``); this module finds
+where the answer may be: the answer region, its boxes, its answer phrases and its final statement."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from rewards.answers.normalize import Answer, normalize, unwrap_math
+from rewards.answers.commitment import (
+    MAX_VALUES,
+    NEGATED_AFTER,
+    NEGATED_BEFORE,
+    VALUE,
+    asserted_value,
+    commit_formula,
+    distinct,
+    has_hedge,
+    hedged,
+)
+from rewards.answers.normalize import normalize, unwrap_math
+from rewards.answers.spans import is_prose, mask_math, plain, unmask
+
+__all__ = ["DEFAULT", "ExtractionConfig", "extract_answer", "gold_answer", "is_prose"]
 
 MAX_TEXT_CHARS = 200_000
-MAX_VALUES = 12  # distinct values joined into one multi-valued answer at most
 MAX_BOXES = 48  # more boxes since the last revision are a spray, not one answer
 TAIL_CHARS = 3000  # the final statement is looked for in the last 3,000 characters
 MAX_STATEMENT_CHARS = 240  # a longer last sentence is no short final statement
-MAX_SPAN_CHARS = 300  # a $...$ body longer than this is not one math span
 PHRASE_CHARS = 2000  # what follows "the answer is" is read from at most this many characters
 
 
@@ -35,58 +49,45 @@ _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _BRACE = re.compile(r"(?<!\\)(?:\\\\)*([{}])")  # a brace after an even run of backslashes (``\\}`` closes)
 _SPACE = re.compile(r"[ \t]*")
 _TOKEN = re.compile(r"[^\s$]+")
+# "the answer is", "Answer:", and a few-shot answer line "A: 72" (the Q:/A: format of GSM8K prompts)
 _PHRASE = re.compile(
-    r"(?:final answer|the answer|answer|correct (?:option|choice|answer)|result)\s*(?:is|:|=|would be|will be)\s*:?\s*",
+    r"(?:final answer|the answer|answer|correct (?:option|choice|answer)|result)\s*(?:is|:|=|would be|will be)\s*:?\s*"
+    r"|(?m:^[ \t*]*(?-i:A)[ \t]*:[ \t]*)"
+    # the same phrase in the languages multilingual benchmarks ask in (zh, ja, fr, es, pt, it, de, ru)
+    r"|(?:最终答案|答案)\s*(?:是|为|為|[:：])\s*|答えは\s*|(?:la |final )?(?:réponse|respuesta|resposta|risposta)"
+    r"(?: finale| final)?\s*(?:est|es|é|è|[:：])\s*:?\s*|(?:die )?antwort\s*(?:ist|lautet|[:：])\s*|ответ\s*[:：—-]\s*",
     re.IGNORECASE,
 )
+_OPTION_LINE = re.compile(r"(?m)^[ \t*]*\(?(?-i:[B-E])\s*[:).]")  # "B: 12", "(B) 12": A: is an option, not an answer
+# A few-shot completion that goes on to a new question of its own: the answer is the one before it
+_NEW_QUESTION = re.compile(r"(?m)^[ \t*#]*(?:Q|Question|Problem)[ \t]*\d{0,3}[ \t]*[:.]")
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s*$|\s)")
+# "B is correct.", "So I choose (C)": a final statement that names an option letter and no value
+_CHOICE_STATEMENT = re.compile(
+    r"(?:^|\b(?:so|thus|therefore|hence)\W+)(?:(?:the\s+)?(?:option|choice|answer)\s+)?\(?(?-i:([A-J]))\)?\s+is\s+(?:the\s+)?"
+    r"(?:correct|right|best)(?:\s+(?:answer|option|choice|one))?$"
+    r"|(?:\bis|'s|\bchoose|\bpick|\bselect|\bgo with)\s+(?:option\s+|choice\s+)?\(?(?-i:([A-J]))\)?$", re.IGNORECASE)
+# A JSON answer field ({"reasoning": ..., "answer": "42"}), as prompts that ask for JSON output get it
+_JSON_ANSWER = re.compile(r'"(?:final[_ ]?)?answer"\s*:\s*("(?:[^"\\\n]|\\.){0,1000}"|-?\.?\d[\d.,/eE+\-]{0,40})', re.IGNORECASE)
+_LATEX_COMMAND = re.compile(r"(?<!\\)\\[a-zA-Z]{2,}")
 _FILLER = re.compile(r"(?:so|thus|hence|therefore|then|answer|the|we|it|i|which|that|this)\b", re.IGNORECASE)
 _LEADING_FILLER = re.compile(
     r"^[\s,;:.*]*(?:(?:so|thus|hence|therefore|then|finally|overall|altogether|in total|in conclusion|"
     r"(?:final )?answer|result)\b[\s,:*]*)+", re.IGNORECASE)
-# Math spans: display forms first, then $...$ paired by hand (a lone or prose-enclosing $ is currency).
-_DISPLAY_SPAN = re.compile(r"\$\$.{1,600}?\$\$|\\\(.{1,600}?\\\)|\\\[.{1,600}?\\\]|"
-                           r"\\begin\{([a-zA-Z]{1,12}\*?)\}.{0,600}?\\end\{\1\}", re.DOTALL)
-_DOLLAR = re.compile(r"(?<!\\)\$")
-_SPAN_DELIMITER = re.compile(r"(?<!\\)\$|\\[()\[\]]")
-_PLACEHOLDER = "[\ue000-\uf7ff]"
-_PLACEHOLDERS = re.compile(_PLACEHOLDER)
-_PLAIN_NUMBER = (r"(?<![\w.\\])(?:-?\d+\s+\d+/\d+(?![\w/])|-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?![\w])"
-                 r"|-?\.\d+(?![\w]))(?:\s?\\?%)?")
-_VALUE = re.compile(_PLACEHOLDER + "|" + _PLAIN_NUMBER)
-_UNIT_STOP = (r"(?:a|an|the|of|to|in|on|at|by|for|with|from|and|or|but|so|then|than|that|which|who|is|are|was|were|"
-              r"be|been|each|every|per|left|total|altogether|remaining|more|less|now|today|this|these|those|it|he|"
-              r"she|they|we|i|you|not|as|if|when|after|before|because|since|while|all|both|only|also|here|there|"
-              r"surely|indeed|exactly|instead|rather)\b")
-_UNIT_WORD = re.compile(
-    r"[ \t]+(?!" + _UNIT_STOP + r")(?:[A-Za-z]{1,20}(?:/[A-Za-z]{1,10}|\^\{?\d\}?)?(?![\w/])|\\text\{[^{}]{1,30}\})",
-    re.IGNORECASE)
 _RESULT_CLAUSE = re.compile(
-    r"[,;]\s*(?:and\s+)?(?:so|thus|therefore|hence|which (?:means|gives|is)|giving|making|for a total of)\b[\s,]*",
+    r"[,;]\s*(?:and\s+)?(?:so|thus|therefore|hence|which (?:means|gives|is)|giving|making|for a total of)\b[\s,]*"
+    r"|(?:因此|所以|因而|于是|故)[，,\s]*",
     re.IGNORECASE)
-# "x = value", "the total is value": the last such mark before a single value makes that value the result
-_RESULT_MARK = re.compile(
-    r"(?<![<>!=\\])=(?!=)|\b(?:is|are|was|were|equals|becomes|gives|makes|yields|comes to)\b", re.IGNORECASE)
-_RHS_LEAD = re.compile(r"^[\s$*\\]*(?:[A-Za-z]+[\s$*]+){0,2}$")
-_CONJUNCTION_GAP = re.compile(r"^[\s,;$]*(?:and|or|&|\\text\{\s*(?:and|or)\s*\})?[\s,$]*$", re.IGNORECASE)
-_RHS_TAIL = re.compile(r"^[^,;:=]{0,80}$")
 _BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)]|\(?[a-z]\))\s+")
-_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)")
-_SENTENCE_BREAK = re.compile(r"[.!?](?=\s+\S)")
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；]")
+_SENTENCE_BREAK = re.compile(r"[.?](?=\s+\S)|!(?=\s+[A-Z])|[。！？](?=\s*\S)")  # "n ! }" in a formula is a factorial
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
-_WORDS = re.compile(r"[A-Za-z]{2,}")
+_WORDS = re.compile(r"[A-Za-z]{2,}|[\u3040-\u30ff\u4e00-\u9fff]+")  # a word, or a run of CJK characters
 _MATHY = re.compile(r"[\d$\\]")
 _COMMANDS = re.compile(r"\\[a-zA-Z]+")
-_TEXT_GROUP = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|textnormal|operatorname)\s*\{([^{}]*)\}")
 
-# Commitment vocabulary. A hedge anywhere in the answer's sentence voids it; a revision between two answers
-# makes the later one supersede the earlier; a retraction after the last answer withdraws it; a rejection
-# word inside an answer ("15 is incorrect") voids it.
-_HEDGE = re.compile(
-    r"\b(?:maybe|perhaps|possibly|probably|most likely|alternatively|not (?:sure|certain)|unsure|uncertain|"
-    r"(?:my )?(?:best )?guess|(?:could|might|may) (?:also )?be|either\b[^.!?\n]{0,80}?\bor|"
-    r"between\s+\S{1,40}\s+and)\b",
-    re.IGNORECASE)
+# Revision vocabulary: a revision between two answers makes the later one supersede the earlier; a retraction
+# after the last answer withdraws it. (Hedges, negations and bounds are roles: see commitment.py.)
 _REVISION = re.compile(
     r"\b(?:wait|actually|correction|correcting|corrected|the correct (?:answer|value|result)|mistakes?|mistaken|"
     r"errors?|wrong|incorrect|oops|re-?do(?:ing)?|re-?check(?:ing|ed)?|double[- ]check(?:ing|ed)?|"
@@ -94,12 +95,12 @@ _REVISION = re.compile(
     r"re-?evaluat(?:e|ing)|re-?examin(?:e|ing)|miscalculat\w*|misread|i made an?|i forgot|i dropped|i missed|"
     r"overlooked|scratch that|let me fix|revis(?:e|ed|ing))\b",
     re.IGNORECASE)
-_REJECTION = re.compile(r"\b(?:wrong|incorrect|mistaken|mistake|not (?:right|correct))\b", re.IGNORECASE)
 _RETRACTION = re.compile(
     r"\b(?:(?:that|this|it|which|mine|my (?:answer|result)|something)(?:'s| is| was| went)? (?:wrong|incorrect|"
     r"not (?:right|correct)|a mistake)|i (?:was|am) wrong|(?:i )?made an? (?:error|mistake|slip)|an error in|"
     r"miscalculat\w*|scratch that|oops|let me redo|redo (?:this|that|it)|wait,? (?:no|wrong)\b)",
     re.IGNORECASE)
+# A final statement is no statement when it plans or breaks off
 _PLANNING = re.compile(
     r"\blet(?:'s| me| us)\b|\b(?:we|i)(?: still)? (?:need|want|have|must|should|will|can|shall) to\b|"
     r"\b(?:we|i) (?:will|should|must|shall)\b|\b(?:we|i)'ll\b|\bgoing to\b|"
@@ -113,38 +114,6 @@ _UNFINISHED = re.compile(
     r"it|as|if|into|get|gives|equals|first|let|me|us|this|these|whether|where|when|while|because|since|until|"
     r"unless|about|each|every|both|its|their|his|her|our|my|your|not|no)\b|[=+\-*/^(,:])\s*$",
     re.IGNORECASE)
-_VALUE_ATOM = (r"(?:-?\d|-?\.\d|\\(?:frac|dfrac|tfrac|sqrt|pi|infty)|\(\s*[A-Ja-j]\s*\)|(?-i:[A-J])(?![A-Za-z])|\$|"
-               + _PLACEHOLDER + ")")
-_NEGATION = re.compile(
-    r"(?:\bnot|n't|\bnever|\bcannot|\brather than|\binstead of|\bother than|\bexcept)\s+"
-    r"(?:(?:be|equal|equals|to|exactly|the|answer|is)\s+)*[(\s]*" + _VALUE_ATOM, re.IGNORECASE)
-_NEGATED_BEFORE = re.compile(
-    r"(?:(?:\bnot|n't|\bnever|\bcannot|\brather than|\binstead of|\bother than|\bexcept|\bnor)\s+"
-    r"(?:(?:be|equal|equals|to|exactly|the|answer|is|of)\s+)*|\\neq?\s*|≠\s*|!=\s*)[(\s$*]*$",
-    re.IGNORECASE)
-_NEGATED_AFTER = re.compile(
-    r"^[\s$*)]*(?:(?:(?:is|was|are|would be|'s)\s+)?(?:not|wrong|incorrect|false|impossible)\b|"
-    r"(?:isn't|wasn't|aren't|can't|cannot)\b)",
-    re.IGNORECASE)
-_BOUNDED_BEFORE = re.compile(
-    r"(?:\bat (?:least|most)|\bno (?:more|less|fewer) than|\b(?:more|less|fewer|greater|smaller) than|\bup to|"
-    r"\bover|\bunder|\bbelow|\babove|\baround|\babout|\bapproximately|\bapprox\.?|\broughly|\bnearly|\balmost|"
-    r"\bclose to|≈|\\approx|~)\s*[$\s]*$",
-    re.IGNORECASE)
-_LABEL_BEFORE = re.compile(
-    r"\b(?:step|part|case|problem|question|exercise|equation|eq|line|item|section|chapter|figure|fig|page|row|"
-    r"column|example|lemma|theorem|round|stage|phase|attempt|method|approach|condition|hint)\.?\s*[#(]?\s*$",
-    re.IGNORECASE)
-_REJECTED_CLAUSE = re.compile(
-    r"\s*[,;]?\s*\(?\s*(?:but\s+)?\b(?:not|rather than|instead of)\s+(?:equal to\s+)?"
-    r"(-?[\d.,/]*\d|\\[a-zA-Z]+(?:\{[^{}]*\})*|(?-i:[A-J])\b|\(\s*[A-J]\s*\))\s*\)?", re.IGNORECASE)
-_ASSERTION_TAIL = re.compile(
-    r"\s*[,;]?\s*(?:\\text\{\s*)?\b(?:(?!(?:probab|possib|approximate|rough|near|like|hard)ly\b)[A-Za-z]{3,}ly|"
-    r"indeed|for sure|of course|yes|for certain|no doubt)\s*\}?\s*[.!]?\s*$", re.IGNORECASE)
-_LEADING_NE = re.compile(r"^(?:\\neq?(?![a-zA-Z])|≠|!=)")
-_BOUND = re.compile(r"\b(?:at (?:least|most)|no (?:more|less|fewer) than|(?:more|less|fewer|greater|smaller) than|"
-                    r"up to)\s+" + _VALUE_ATOM + r"|^(?:approximately|approx\.?|about|roughly|around|nearly|almost|"
-                    r"≈|\\approx|~)", re.IGNORECASE)
 
 
 def extract_answer(text: str, config: ExtractionConfig = DEFAULT) -> str | None:
@@ -158,6 +127,8 @@ def extract_answer(text: str, config: ExtractionConfig = DEFAULT) -> str | None:
     'B'
     >>> extract_answer("It is 9, not 8."), extract_answer("Either 6 or 7 works."), extract_answer(r"\boxed{12")
     ('9', None, None)
+    >>> extract_answer(r"Since $x$ is either positive or zero, $|x| = x$, so the answer is $\boxed{4}$.")
+    '4'
     """
     if not isinstance(text, str):
         return None
@@ -187,22 +158,12 @@ def gold_answer(gold: str) -> str | None:
     boxes = [box for box in boxes if box[0]]
     if boxes:
         group = _since_revision(gold, boxes)
-        return ", ".join(_distinct(content for content, _, _ in group)) if group else None
+        return ", ".join(distinct(content for content, _, _ in group)) if group else None
     if is_prose(gold):  # a worked solution, or a sentence: read it like a completion
         answer = extract_answer(gold)
         if answer or "\n" in gold.strip() or len(gold) > 80:
             return answer
     return unwrap_math(gold) or None
-
-
-def is_prose(text: str) -> bool:
-    """Three or more words outside LaTeX commands and ``\\text{}``: a sentence, not a formula.
-
-    >>> is_prose(r"\\frac{1}{2} \\text{ or } 3"), is_prose("so the total is 12")
-    (False, True)
-    """
-    bare = re.sub(r"\\[a-zA-Z]+\s*(?:\{[^{}]*\})?", " ", text)
-    return len(re.findall(r"[A-Za-z]{2,}", bare)) >= 3
 
 
 def _extract(text: str, config: ExtractionConfig) -> str | None:
@@ -213,9 +174,11 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
     if blocks:  # several blocks since the last revision are one multi-valued answer, as boxes are
         group = _since_revision(region, blocks)
         answers = [_read(content, True, config) for content, _, _ in group] if group else [None]
-        answer = None if None in answers else ", ".join(_distinct(answers))
+        answer = None if None in answers else ", ".join(distinct(answers))
+    elif _JSON_ANSWER.search(region):
+        answer = _json_answer(region, config)
     else:
-        answer = _read(region, False, config)
+        answer = _before_new_question(region, config) or _read(region, False, config)
     if answer is None:
         return None
     answer = answer.strip()
@@ -246,6 +209,34 @@ def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]
     return text, blocks
 
 
+def _json_answer(region: str, config: ExtractionConfig) -> str | None:
+    r"""The last JSON ``"answer"`` field, read like an ``<answer>`` block. A string with single-backslash LaTeX
+    commands (``"\frac{1}{2}"``, invalid or misread JSON) is taken as written.
+
+    >>> _json_answer('{"reasoning": "3 + 4 = 7", "answer": "7"}', DEFAULT), _json_answer('{"answer": 12}', DEFAULT)
+    ('7', '12')
+    """
+    raw = list(_JSON_ANSWER.finditer(region))[-1].group(1)
+    if raw.startswith('"'):
+        if _LATEX_COMMAND.search(raw):
+            raw = raw[1:-1].replace('\\"', '"')
+        else:
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return None
+    return _read(str(raw), True, config)
+
+
+def _before_new_question(region: str, config: ExtractionConfig) -> str | None:
+    """A few-shot completion that answers, then writes a new ``Q:`` / ``Question:`` of its own (as base models
+    do after ``A: 72``): the answer is the one committed to before the first new question, if any."""
+    for question in _NEW_QUESTION.finditer(region):
+        if region[: question.start()].strip():
+            return _read(region[: question.start()], False, config)
+    return None
+
+
 def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
     """The first reader that finds a commitment decides: boxes, then "the answer is", then ``####``, then the
     block's own text (tagged) or a bare formula / final statement."""
@@ -257,22 +248,21 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
         return _boxed_answer(region, filled, config)
     if boxes:
         return None  # only empty boxes: a placeholder where the answer belongs
-    phrase = _phrase_answer(region)
-    if phrase is not None:
+    phrase, marker = _phrase_answer(region), _gsm8k_marker(region)
+    if phrase is not None and (marker is None or marker[1] < phrase[1]):  # the later commitment wins
         answer, end = phrase
         return _unless_retracted(answer, region[end:], config)
-    marker = _gsm8k_marker(region)
     if marker is not None:
-        return _commit_formula(marker)
+        return commit_formula(marker[0])
     content = region.strip()
     if tagged:
         if not content:
             return None
         if (not is_prose(content) and not _SENTENCE_BREAK.search(content)) or not _MATHY.search(content):
-            return _commit_formula(content)  # a formula, or a worded answer ("does not exist")
+            return commit_formula(content)  # a formula, or a worded answer ("does not exist")
         return _final_statement(content)
     if _looks_bare(content):
-        return _commit_formula(content)
+        return commit_formula(content)
     return _final_statement(region) if config.final_statement else None
 
 
@@ -287,7 +277,8 @@ def _unless_retracted(answer: str | None, tail: str, config: ExtractionConfig) -
 
 def _boxed_answer(region: str, boxes: list[tuple[str, int, int]], config: ExtractionConfig) -> str | None:
     r"""The boxes since the last revision, joined as one answer: a later box after "wait / actually / I made an
-    error" supersedes the earlier ones; several unretracted boxes are one multi-valued answer.
+    error" supersedes the earlier ones; several unretracted boxes are one multi-valued answer. A box a hedge
+    qualifies (``probably \boxed{7}``, ``either \boxed{3} or \boxed{4}``) voids the answer.
 
     >>> _boxed_answer(r"\boxed{3} or \boxed{4}", _closed_boxes(r"\boxed{3} or \boxed{4}"), DEFAULT)
     '3, 4'
@@ -298,13 +289,15 @@ def _boxed_answer(region: str, boxes: list[tuple[str, int, int]], config: Extrac
     group = _unnegated(region, group)
     if not group:
         return None
-    sentence = _sentence_around(region, group[0][1], group[-1][2])
-    if _HEDGE.search(_plain(sentence)) or sentence.rstrip().endswith("?"):
+    sentence, offset = _sentence_around(region, group[0][1], group[-1][2])
+    for _, start, end in group:  # each box becomes one placeholder-like mark the hedge rules can see
+        sentence = sentence[: start - offset] + "\ue000" + " " * (end - start - 1) + sentence[end - offset:]
+    if any(hedged(sentence, start - offset, end - offset) for _, start, end in group):
         return None
-    committed = [_commit_formula(content) for content, _, _ in group]
+    committed = [commit_formula(content) for content, _, _ in group]
     if any(answer is None for answer in committed):
         return None
-    values = _distinct(committed)
+    values = distinct(committed)
     if len(values) > MAX_VALUES:
         return None
     return _unless_retracted(", ".join(values), region[group[-1][2]:], config)
@@ -321,7 +314,7 @@ def _unnegated(region: str, group: list[tuple[str, int, int]]) -> list[tuple[str
     kept, denied = [], set()
     for box in group:
         content, start, end = box
-        if _NEGATED_BEFORE.search(region[max(0, start - 40): start]) or _NEGATED_AFTER.match(region[end:]):
+        if NEGATED_BEFORE.search(region[max(0, start - 40): start]) or NEGATED_AFTER.match(region[end:]):
             denied.add(normalize(content))
         else:
             kept.append(box)
@@ -335,8 +328,7 @@ def _since_revision(region: str, boxes: list[tuple[str, int, int]]) -> list[tupl
     group = [boxes[-1]]
     for box in reversed(boxes[:-1]):
         gap = region[box[2]: group[-1][1]]
-        if (_REVISION.search(gap) and not _HEDGE.search(gap)
-                and normalize(box[0]) != normalize(group[-1][0])):
+        if _REVISION.search(gap) and not has_hedge(gap) and normalize(box[0]) != normalize(group[-1][0]):
             break
         group.append(box)
         if len(group) > MAX_BOXES:
@@ -344,26 +336,16 @@ def _since_revision(region: str, boxes: list[tuple[str, int, int]]) -> list[tupl
     return group[::-1]
 
 
-def _distinct(answers) -> list[str]:
-    """Answers in order, each once (two spellings that normalize alike count once)."""
-    seen, kept = set(), []
-    for answer in answers:
-        key = normalize(answer)
-        if key not in seen:
-            seen.add(key)
-            kept.append(answer)
-    return kept
-
-
-def _sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence (or line) that contains ``text[start:end]``."""
+def _sentence_around(text: str, start: int, end: int) -> tuple[str, int]:
+    """The sentence (or line) that contains ``text[start:end]``, and where it starts in ``text``."""
     before = text[max(0, start - 300): start]
     cut = max(before.rfind("\n"), max((m.end() for m in _SENTENCE_END.finditer(before)), default=-1))
     after = text[end: end + 300]
     stop = _SENTENCE_END.search(after)
     line_end = after.find("\n")
     stops = [i for i in (stop.end() if stop else -1, line_end) if i >= 0]
-    return before[cut + 1 if cut >= 0 else 0:] + text[start:end] + after[: min(stops) if stops else len(after)]
+    head = before[cut + 1 if cut >= 0 else 0:]
+    return head + text[start:end] + after[: min(stops) if stops else len(after)], start - len(head)
 
 
 def _closed_boxes(text: str) -> list[tuple[str, int, int]] | None:
@@ -408,35 +390,41 @@ def _box_at(text: str, i: int, closing: dict[int, int]) -> tuple[str, int] | Non
 
 
 def _phrase_answer(region: str) -> tuple[str, int] | None:
-    """What follows the last "the answer is" / "Answer:", up to the end of that sentence or line, and where
-    it ends; ``None`` when there is no such phrase or it commits to nothing (a question, a hedge, a negation)."""
-    matches = list(_PHRASE.finditer(region))
+    """What follows the last "the answer is" / "Answer:" / few-shot ``A:`` line, up to the end of that sentence
+    or line, and where it ends; ``None`` when there is no such phrase or it commits to nothing (a question, a
+    hedge that qualifies the value, a negation). ``A:`` that opens a list of options (``B: ...`` follows) is none."""
+    matches = [m for m in _PHRASE.finditer(region)
+               if not (m.group().strip(" \t*:").strip() == "A" and _OPTION_LINE.search(region))]
     if not matches:
         return None
     match = matches[-1]
-    masked, spans = _mask_math(region[match.end(): match.end() + PHRASE_CHARS])
+    masked, spans = mask_math(region[match.end(): match.end() + PHRASE_CHARS])
     lead = len(masked) - len(masked.lstrip(" \t\n*:"))
-    stop = re.search(r"\n|[.!](?=\s|$)|\?", masked[lead:])
+    stop = re.search(r"\n|[.!](?=\s|$)|[?？]|[。！]", masked[lead:])
     cut = lead + (stop.start() if stop else len(masked) - lead)
     rest = masked[lead:cut].strip().strip("*").strip()
-    if not rest or (stop and stop.group() == "?"):
+    if not rest or (stop and stop.group() in "?？"):
         return None
-    end = match.end() + len(_unmask(masked[:cut], spans))
-    if _HEDGE.search(_plain(_sentence_around(region, match.start(), match.end()) + " " + _unmask(rest, spans))):
-        return None
+    value_start = match.end() + len(unmask(masked[:lead], spans))
+    end = match.end() + len(unmask(masked[:cut], spans))
+    sentence, offset = _sentence_around(region, match.start(), end)
+    if hedged(sentence, value_start - offset, end - offset):
+        return None  # "Maybe the answer is 7", "the answer is 7, but I'm not sure"
     choice = _CHOICE.match(rest)
     if choice and (len(rest) <= 4 or rest[:3].startswith("(")):
         return choice.group(1), end
-    text = _unmask(rest, spans)
-    answer = _commit_formula(text) if not is_prose(text) else _statement_value(rest, spans)
+    text = unmask(rest, spans)
+    answer = commit_formula(text) if not is_prose(text) else asserted_value(rest, spans)
     return (answer, end) if answer else None
 
 
-def _gsm8k_marker(text: str) -> str | None:
-    """What follows the last ``####`` on its line (GSM8K's answer marker), if anything does."""
-    if "####" not in text:
+def _gsm8k_marker(text: str) -> tuple[str, int] | None:
+    """What follows the last ``####`` on its line (GSM8K's answer marker), if anything does, and where it is."""
+    at = text.rfind("####")
+    if at < 0:
         return None
-    return text.rsplit("####", 1)[1].strip().split("\n", 1)[0].strip() or None
+    value = text[at + 4:].strip().split("\n", 1)[0].strip()
+    return (value, at) if value else None
 
 
 def _looks_bare(text: str) -> bool:
@@ -448,172 +436,51 @@ def _looks_bare(text: str) -> bool:
             and (len(words) < 2 or _MATHY.search(text) is not None)
             and not _SENTENCE_BREAK.search(text)
             and not _PLANNING.search(text) and not _UNFINISHED.search(text)
-            and not ("=" in text and _WORD3.search(_COMMANDS.sub(" ", _plain(text)))))
-
-
-def _commit_formula(text: str) -> str | None:
-    r"""A formula-like answer (a box, a tag, what follows "the answer is") if it commits to a value: no hedge,
-    no question, no negated value; a rejected alternative (``9 (not 8)``) and a trailing assertion word
-    (``9, surely``) are dropped. A relation with a left side (``x \ne 3``) stays a relation.
-
-    >>> _commit_formula("9 (not 8)"), _commit_formula("9, surely"), _commit_formula("not 15"), _commit_formula("7?")
-    ('9', '9', None, None)
-    """
-    text = _unwrap_whole(text)
-    plain = _plain(text)
-    if (not text or _HEDGE.search(plain) or plain.rstrip(" .").endswith("?") or _LEADING_NE.match(plain)
-            or _BOUND.search(plain) or _REJECTION.search(plain)):
-        return None
-    if _NEGATION.search(plain):
-        rejected = [normalize(m.group(1)) for m in _REJECTED_CLAUSE.finditer(plain)]
-        text = re.sub(r"^(?:but|it is|it's)\s+", "", _REJECTED_CLAUSE.sub("", plain).strip(" ,;"), flags=re.I)
-        if not re.search(r"[\w\\]", text) or _NEGATION.search(text) or normalize(text) in rejected:
-            return None
-    head, tail = text[:-60], text[-60:]  # the assertion word is at the very end: a bounded look
-    return (head + _ASSERTION_TAIL.sub("", tail)).strip() or text
-
-
-def _unwrap_whole(text: str) -> str:
-    """``text`` without its math delimiters or whole-answer box, when it is one span (``$x$ or $y$`` stays)."""
-    text, inner = text.strip(), unwrap_math(text)
-    return text if inner != text and _SPAN_DELIMITER.search(inner) else inner
-
-
-def _plain(text: str) -> str:
-    """``text`` with ``\\text{...}``-like groups unwrapped, for reading its words."""
-    return _TEXT_GROUP.sub(lambda m: m.group(1), text)
+            and not ("=" in text and _WORD3.search(_COMMANDS.sub(" ", plain(text)))))
 
 
 def _final_statement(text: str) -> str | None:
     r"""The value stated by the last sentence of the last line, when that sentence is short, a statement (no
-    question, hedge, plan or unfinished clause) and states one value, a list of values, or ends in ``= value``.
+    question, plan or unfinished clause) and commits (``commitment.asserted_value``) to one value, a list of
+    values, or ``= value``.
 
     >>> _final_statement("So she makes 9 * 2 = $18 every day."), _final_statement("So the total is 42 apples.")
     ('18', '42 apples')
     >>> _final_statement("We get 12 apples, then 15 apples."), _final_statement("Let me think about part (3)")
     (None, None)
     """
-    masked, spans = _mask_math(text[-TAIL_CHARS:])
+    masked, spans = mask_math(text[-TAIL_CHARS:])
     lines = [line.strip() for line in masked.split("\n") if line.strip()]
     if not lines:
         return None
     line, bullet = lines[-1], _BULLET.match(lines[-1])
     if bullet:  # a list item: the last of a list of bare values is a candidate, a step is read as a sentence
         line = line[bullet.end():]
-        if len(lines) > 1 and _BULLET.match(lines[-2]) and _is_formula(_unmask(line, spans)):
+        if len(lines) > 1 and _BULLET.match(lines[-2]) and _is_formula(unmask(line, spans)):
             return None
-    pieces = [piece for piece in re.split(r"(?<=[.!?;])\s+", line) if piece.strip(" .!;*")]
+    pieces = [piece for piece in re.split(r"(?<=[.!?;])\s+|(?<=[。！？；])", line) if piece.strip(" .!;*。！；")]
     if not pieces:
         return None
     sentence = pieces[-1].strip()
-    if len(sentence) > MAX_STATEMENT_CHARS or sentence.endswith("?") or sentence.rstrip(" *").endswith(":"):
+    if len(sentence) > MAX_STATEMENT_CHARS or sentence.endswith(("?", "？")) or sentence.rstrip(" *").endswith((":", "：")):
         return None
-    sentence = sentence.rstrip(" .!;*")
-    words = _plain(_unmask(sentence, spans))
-    if _HEDGE.search(words) or _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
+    sentence = sentence.rstrip(" .!;*。！；")
+    if _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
         return None
     clauses = list(_RESULT_CLAUSE.finditer(sentence))
-    if clauses and _VALUE.search(sentence, clauses[-1].end()):
+    if clauses and VALUE.search(sentence, clauses[-1].end()):
         sentence = sentence[clauses[-1].end():]  # "..., so she makes 18 dollars": the result clause
+    choice = _CHOICE_STATEMENT.search(sentence)
+    if choice and not VALUE.search(sentence) and not hedged(sentence, choice.start(), len(sentence)):
+        return choice.group(1) or choice.group(2)
     body = _LEADING_FILLER.sub("", sentence).strip()
-    if body and _is_formula(_unmask(body, spans)):
-        return _commit_formula(_unmask(body, spans))  # "So $n = 10$.", "Thus x = 3"
-    return _statement_value(sentence, spans)
+    if body and _is_formula(unmask(body, spans)):
+        if hedged(sentence, len(sentence) - len(body), len(sentence)):
+            return None  # "Perhaps $x = 4$."
+        return commit_formula(unmask(body, spans))  # "So $n = 10$.", "Thus x = 3"
+    return asserted_value(sentence, spans)
 
 
 def _is_formula(text: str) -> bool:
     """No words but ``or``/``and`` outside LaTeX commands: ``x = 2 or x = -2``, ``$n = 10$`` (not ``it's 9``)."""
-    return all(word.lower() in ("or", "and") for word in _WORDS.findall(_COMMANDS.sub(" ", _plain(text))))
-
-
-class _Value(NamedTuple):
-    """One value in a sentence: where it starts and ends (with its unit words), its text, and its bare form."""
-
-    start: int
-    end: int
-    text: str
-    key: Answer
-
-
-def _statement_value(sentence: str, spans: list[str]) -> str | None:
-    """The committed value of one (masked) sentence: the one value after the last ``=`` / ``is`` / ``makes``,
-    the only value, or values joined only by ``,``/``and``/``or`` (one multi-valued answer). Labels (``step 2``), approximations,
-    bounds (``at least 5``) and negated values (``not 8``) are no values."""
-    values, negated = [], set()
-    for match in _VALUE.finditer(sentence):
-        if values and match.start() < values[-1].end:
-            continue  # inside the unit of the value before ("12 cm^2")
-        before, after = sentence[max(0, match.start() - 40): match.start()], sentence[match.end():]
-        key = normalize(_unmask(match.group(), spans))
-        if _NEGATED_BEFORE.search(before) or _NEGATED_AFTER.match(after):
-            negated.add(key)
-        elif not (_LABEL_BEFORE.search(before) or _BOUNDED_BEFORE.search(before)):
-            end = _unit_end(sentence, match.start(), match.end(), spans)
-            values.append(_Value(match.start(), end, _unmask(sentence[match.start(): end], spans, bodies=True), key))
-    if not values or any(value.key in negated for value in values):
-        return None  # no value left, or one value both asserted and denied ("It is 15, not 15")
-    marks = [m.end() for m in _RESULT_MARK.finditer(sentence)]
-    if marks:
-        rhs = [value for value in values if value.start >= marks[-1]]
-        if (len(rhs) == 1 and _RHS_LEAD.match(sentence[marks[-1]: rhs[0].start])
-                and _RHS_TAIL.match(sentence[rhs[0].end:])):
-            return rhs[0].text  # "... = 72 clips in April and May", "the sum of the 10 terms is $55$"
-    if len(values) == 1:
-        return values[0].text
-    gaps = (sentence[left.end: right.start] for left, right in zip(values, values[1:], strict=False))
-    if len(values) <= MAX_VALUES and all(_CONJUNCTION_GAP.match(gap) for gap in gaps):
-        return ", ".join(_distinct(value.text for value in values))
-    return None
-
-
-def _mask_math(text: str) -> tuple[str, list[str]]:
-    r"""``text`` with each math span (``$...$``, ``$$...$$``, ``\(...\)``, ``\[...\]``, ``\begin{env}...\end{env}``)
-    replaced by one private-use character, and the spans. A ``$`` that encloses prose or is followed by a digit is currency, not math.
-
-    >>> _mask_math("costs $2 each: so $x = 5$ and $3 more")[1]
-    ['$x = 5$']
-    """
-    text = _PLACEHOLDERS.sub(" ", text)
-    spans: list[str] = []
-
-    def hold(span: str) -> str:
-        spans.append(span)
-        return chr(0xE000 + len(spans) - 1)
-
-    text = _DISPLAY_SPAN.sub(lambda m: hold(m.group()), text)
-    out, last, opener = [], 0, None
-    for dollar in _DOLLAR.finditer(text):
-        i = dollar.start()
-        if opener is None:
-            opener = i
-            continue
-        body = text[opener + 1: i]
-        if (len(body) <= MAX_SPAN_CHARS and body.strip() and not is_prose(body) and not text[i + 1: i + 2].isdigit()
-                and not (body[:1].isdigit() and _WORD3.search(_COMMANDS.sub(" ", body)))):
-            out.append(text[last:opener])
-            out.append(hold(text[opener: i + 1]))
-            last, opener = i + 1, None
-        else:
-            opener = i  # the earlier $ was currency; this one may open a span
-    out.append(text[last:])
-    return "".join(out), spans
-
-
-def _unit_end(sentence: str, start: int, end: int, spans: list[str]) -> int:
-    """Where a value's unit ends: up to two words after it that normalization reads as its unit or counted
-    noun (``42 apples``, ``60 km/h``, ``8 cubic feet``); none when it does not (``18 every day``)."""
-    stops = []
-    for _ in range(2):
-        word = _UNIT_WORD.match(sentence, stops[-1] if stops else end)
-        if not word:
-            break
-        stops.append(word.end())
-    bare = normalize(_unmask(sentence[start:end], spans, bodies=True)).text
-    return next((stop for stop in reversed(stops)
-                 if normalize(_unmask(sentence[start:stop], spans, bodies=True)).text == bare), end)
-
-
-def _unmask(text: str, spans: list[str], bodies: bool = False) -> str:
-    """``text`` with its placeholders put back: the spans as written, or (``bodies``) without delimiters."""
-    return _PLACEHOLDERS.sub(lambda m: unwrap_math(spans[ord(m.group()) - 0xE000]) if bodies
-                             else spans[ord(m.group()) - 0xE000], text)
+    return all(word.lower() in ("or", "and") for word in _WORDS.findall(_COMMANDS.sub(" ", plain(text))))

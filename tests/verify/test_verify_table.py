@@ -6,11 +6,22 @@ import hashlib
 import pytest
 
 from fixtures.verify_cases import ISSUE, MV14, cases
-from fixtures.verify_heldout import HELDOUT_PATH, HELDOUT_SHA256, heldout
+from fixtures.verify_heldout import (
+    HELDOUT2_PATH,
+    HELDOUT2_SHA256,
+    HELDOUT_PATH,
+    HELDOUT_SHA256,
+    LEARNED,
+    heldout,
+    heldout2,
+    learned,
+    row_id,
+)
 from rewards.answers.engine import verify_batch
 
 ROWS = cases()
 HELDOUT = heldout()
+HELDOUT2 = heldout2()
 
 
 def _wrong(rows):
@@ -43,13 +54,23 @@ def test_known_false_positives_and_misses(index, verdicts):
     assert verdicts[index] is row["label"], row
 
 
-def test_heldout_is_frozen():
+def test_heldout_sets_are_frozen():
     assert hashlib.sha256(HELDOUT_PATH.read_bytes()).hexdigest() == HELDOUT_SHA256
-    assert len(HELDOUT) >= 600 and sum(not row["label"] for row in HELDOUT) / len(HELDOUT) >= 0.35
+    assert hashlib.sha256(HELDOUT2_PATH.read_bytes()).hexdigest() == HELDOUT2_SHA256
+    everything = heldout(include_learned=True)
+    assert len(everything) >= 600 and sum(not row["label"] for row in everything) / len(everything) >= 0.35
     assert {row["kind"] for row in HELDOUT} == {"model_output", "grader_suite", "hacking"}
-    assert all(row["source"] and row["category"] and isinstance(row["label"], bool) for row in HELDOUT)
+    assert len(HELDOUT2) >= 300 and {row["kind"] for row in HELDOUT2} == {"model_output"}
+    for row in HELDOUT + HELDOUT2:
+        assert row["source"] and row["category"] and isinstance(row["label"], bool), row_id(row)
+
+
+def test_learned_rows_left_the_heldout_figure_for_the_development_table():
+    assert {row_id(row) for row in learned()} == LEARNED
+    assert not {row_id(row) for row in HELDOUT} & LEARNED
+    assert {row_id(row) for row in ROWS} >= LEARNED
 
 
 def test_heldout_does_not_overlap_the_development_table():
     development = {(row["gold"], row["completion"]) for row in ROWS}
-    assert not [row for row in HELDOUT if (row["gold"], row["completion"]) in development]
+    assert not [row_id(row) for row in HELDOUT + HELDOUT2 if (row["gold"], row["completion"]) in development]

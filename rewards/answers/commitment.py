@@ -1,0 +1,301 @@
+r"""The commitment model: which candidate values a statement names, and the role each one plays.
+
+A *statement* is one sentence (or one box, tag body or "the answer is ..." tail) with its math spans masked to
+placeholders (``spans.mask_math``). Its *candidates* are the values it names: math spans, boxes and plain
+numbers. Each candidate plays exactly one role, decided by the words next to it, never by a word elsewhere in
+the sentence:
+
+============  ==========================================  ==============================================
+role          what it is                                  examples (the candidate in question is 7)
+============  ==========================================  ==============================================
+asserted      the value the statement gives as its result ``so the answer is \boxed{7}``, ``3 + 4 = 7``
+rejected      named to be denied                          ``It is 9, not 7``, ``x \ne 7``, ``7 is wrong``
+alternative   offered beside another candidate, or under  ``either 6 or 7``, ``maybe 7``, ``7, probably``,
+              a hedge that governs it                     ``it could be 7``, ``Is it 7?``
+intermediate  a step toward the result                    ``7 + 5 = 12``, ``We get 7 apples, then 12``
+bound         a limit or an approximation, not a value    ``at least 7``, ``between 7 and 9``, ``about 7``
+label         names a step, a part or a case              ``step 7``, ``part (7)``, ``case 7``
+============  ==========================================  ==============================================
+
+A statement **commits** when it asserts one value, or one list of values joined by ``,``/``and``/``or``, and none
+of its asserted values is also rejected or an alternative. A hedge voids only what it qualifies (``hedged``):
+
+- a hedge adverb or modal (``maybe``, ``probably``, ``possibly``, ``could be``, ``most likely`` ...) governs the
+  candidates after it up to the end of its clause (a comma, ``;``, ``so``, ``which`` ...), and the candidate
+  right before it (``7, probably``). ``The most likely outcome is heads, with probability \boxed{1/2}``,
+  ``Since x might be 0, we check both cases, and the answer is 4`` and ``Perhaps surprisingly, it is 0`` commit;
+- ``either ... or`` makes alternatives of the candidates it joins (``either 6 or 7``), never of others
+  (``x is either positive or zero, so the answer is 4`` commits to 4);
+- ``between X and Y`` makes X and Y bounds (``It lies between 3 and 5, and it is exactly 4`` commits to 4);
+- doubt about the speaker's own answer (``I'm not sure``, ``my guess``, ``alternatively``) and a question mark
+  qualify the whole sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import NamedTuple
+
+from rewards.answers.normalize import Answer, normalize
+from rewards.answers.spans import PLACEHOLDER, plain, unmask
+
+MAX_VALUES = 12  # distinct values joined into one multi-valued answer at most
+
+
+class Role(str, Enum):
+    ASSERTED = "asserted"
+    REJECTED = "rejected"
+    ALTERNATIVE = "alternative"
+    INTERMEDIATE = "intermediate"
+    BOUND = "bound"
+    LABEL = "label"
+
+
+class Candidate(NamedTuple):
+    """One value of a statement: where it starts and ends (with its unit words), its text, its bare form, its role."""
+
+    start: int
+    end: int
+    text: str
+    key: Answer
+    role: Role
+
+
+# ASCII word boundaries, so that a number beside CJK text ("有5页", "3页") is still a number
+_PLAIN_NUMBER = (r"(?<![A-Za-z0-9_.\\])(?:-?\d+\s+\d+/\d+(?![A-Za-z0-9_/])|-?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[\u2009\u202f\u00a0]\d{3})+|\d+)"
+                 r"(?:\.\d+)?(?:/\d+)?(?![A-Za-z0-9_])|-?\.\d+(?![A-Za-z0-9_]))(?:\s?\\?%)?")
+VALUE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER)
+_CHOICE_LETTER = r"(?-i:\b[A-J]\b)"
+_CANDIDATE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER + "|" + _CHOICE_LETTER)
+
+# ---- hedges: what qualifies a candidate ----------------------------------------------------------------------
+_DOUBT = re.compile(
+    r"\b(?:not (?:sure|certain|confident)|unsure|uncertain|i(?:'d| would)? guess|(?:my|best|a|wild|educated) guess|"
+    r"guessing|alternatively|no idea)\b", re.IGNORECASE)
+_SCOPED_HEDGE = re.compile(
+    r"\b(?:maybe|perhaps|possibly|probably|presumably|conceivably|(?:most |more )?likely|"
+    r"(?:could|might|may)(?: also| well| possibly| perhaps)? (?:be|equal|have been)|or so)\b", re.IGNORECASE)
+_ADJECTIVE_BEFORE = re.compile(r"\b(?:the|a|an|its|their|is the)\s+(?:most\s+|more\s+|less\s+)?$", re.IGNORECASE)
+_ADVERB_AFTER = re.compile(r"\s+(?!(?:probab|possib|likel|approximate|rough|near)ly\b)[a-z]{3,}ly\b\s*,", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(
+    r"[;:；，](?!\d)|,(?!\d{3})|\s[-\u2013\u2014]\s|\b(?:so|thus|hence|therefore|then|because|since|but|which|whereas|while|"
+    r"giving|gives|yielding|shows?|showing|meaning|means|where|when|once|after|before)\b", re.IGNORECASE)
+_EITHER = re.compile(r"\beither\b", re.IGNORECASE)
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
+_TRAILING_GAP = re.compile(r"[\s,()*$]*")
+
+# ---- roles of single candidates ----------------------------------------------------------------------------
+_VALUE_ATOM = (r"(?:-?\d|-?\.\d|\\(?:frac|dfrac|tfrac|sqrt|pi|infty)|\(\s*[A-Ja-j]\s*\)|(?-i:[A-J])(?![A-Za-z])|\$|"
+               + PLACEHOLDER + ")")
+_NEGATION = re.compile(
+    r"(?:\bnot|n't|\bnever|\bcannot|\brather than|\binstead of|\bother than|\bexcept)\s+"
+    r"(?:(?:be|equal|equals|to|exactly|the|answer|is)\s+)*[(\s]*" + _VALUE_ATOM, re.IGNORECASE)
+NEGATED_BEFORE = re.compile(
+    r"(?:(?:\bnot|n't|\bnever|\bcannot|\brather than|\binstead of|\bother than|\bexcept|\bnor)\s+"
+    r"(?:(?:be|equal|equals|to|exactly|the|answer|is|of)\s+)*|\\neq?\s*|≠\s*|!=\s*)[(\s$*]*$",
+    re.IGNORECASE)
+NEGATED_AFTER = re.compile(
+    r"^[\s$*)]*(?:(?:(?:is|was|are|would be|'s)\s+)?(?:not|wrong|incorrect|false|impossible)\b|"
+    r"(?:isn't|wasn't|aren't|can't|cannot)\b)",
+    re.IGNORECASE)
+_BOUNDED_BEFORE = re.compile(
+    r"(?:\bat (?:least|most)|\bno (?:more|less|fewer) than|\b(?:more|less|fewer|greater|smaller) than|\bup to|"
+    r"\bover|\bunder|\bbelow|\babove|\baround|\babout|\bapproximately|\bapprox\.?|\broughly|\bnearly|\balmost|"
+    r"\bclose to|\bbetween|≈|\\approx|~)\s*[$\s]*$",
+    re.IGNORECASE)
+_BETWEEN_SECOND = re.compile(r"\bbetween\s+[$(\s]*(?:" + VALUE.pattern + r")[)$\s]*\s+and\s*[$\s]*$", re.IGNORECASE)
+_LABEL_BEFORE = re.compile(
+    r"\b(?:step|part|case|problem|question|exercise|equation|eq|line|item|section|chapter|figure|fig|page|row|"
+    r"column|example|lemma|theorem|round|stage|phase|attempt|method|approach|condition|hint)\.?\s*[#(]?\s*$",
+    re.IGNORECASE)
+_REJECTED_CLAUSE = re.compile(
+    r"\s*[,;]?\s*\(?\s*(?:but\s+)?\b(?:not|rather than|instead of)\s+(?:equal to\s+)?"
+    r"(-?[\d.,/]*\d|\\[a-zA-Z]+(?:\{[^{}]*\})*|(?-i:[A-J])\b|\(\s*[A-J]\s*\))\s*\)?", re.IGNORECASE)
+_ASSERTION_TAIL = re.compile(
+    r"\s*[,;]?\s*(?:\\text\{\s*)?\b(?:(?!(?:probab|possib|approximate|rough|near|like|hard)ly\b)[A-Za-z]{3,}ly|"
+    r"indeed|for sure|of course|yes|for certain|no doubt)\s*\}?\s*[.!]?\s*$", re.IGNORECASE)
+_LEADING_NE = re.compile(r"^(?:\\neq?(?![a-zA-Z])|≠|!=)")
+_BOUND = re.compile(r"\b(?:at (?:least|most)|no (?:more|less|fewer) than|(?:more|less|fewer|greater|smaller) than|"
+                    r"up to)\s+" + _VALUE_ATOM + r"|^(?:approximately|approx\.?|about|roughly|around|nearly|almost|"
+                    r"≈|\\approx|~)", re.IGNORECASE)
+_REJECTION = re.compile(r"\b(?:wrong|incorrect|mistaken|mistake|not (?:right|correct))\b", re.IGNORECASE)
+
+# ---- which of a statement's values is its result -----------------------------------------------------------
+_UNIT_STOP = (r"(?:a|an|the|of|to|in|on|at|by|for|with|from|and|or|but|so|then|than|that|which|who|is|are|was|were|"
+              r"be|been|each|every|per|left|total|altogether|remaining|more|less|now|today|this|these|those|it|he|"
+              r"she|they|we|i|you|not|as|if|when|after|before|because|since|while|all|both|only|also|here|there|"
+              r"surely|indeed|exactly|instead|rather)\b")
+_UNIT_WORD = re.compile(
+    r"[ \t]+(?!" + _UNIT_STOP + r")(?:[A-Za-z]{1,20}(?:[ \t]+per[ \t]+[A-Za-z]{1,12}|/[A-Za-z]{1,10}|\^\{?\d\}?)?(?![\w/])"
+    r"|\\text\{[^{}]{1,30}\})",
+    re.IGNORECASE)
+# "x = value", "the total is value": the last such mark before a single value makes that value the result
+_RESULT_MARK = re.compile(
+    r"(?<![<>!=\\])=(?!=)|\b(?:is|are|was|were|equals|becomes|gives|makes|yields|comes to)\b", re.IGNORECASE)
+_RHS_LEAD = re.compile(r"^[\s$*\\]*(?:[A-Za-z]+[\s$*]+){0,2}$")
+_CONJUNCTION_GAP = re.compile(r"^[\s,;$]*(?:and|or|&|\\text\{\s*(?:and|or)\s*\})?[\s,$]*$", re.IGNORECASE)
+_RHS_TAIL = re.compile(r"^[^,;:=]{0,80}$")
+
+
+def hedged(statement: str, start: int, end: int) -> bool:
+    r"""Whether a hedge in ``statement`` qualifies the candidate at ``statement[start:end]`` (see the module's
+    rules): doubt or a question anywhere in the sentence, a hedge that governs it, or ``either ... or`` around it.
+
+    >>> s = "Since x is either positive or zero, |x| = x, so the answer is 4."
+    >>> hedged(s, s.index("4"), s.index("4") + 1)
+    False
+    >>> s = "It is either 3 or 4."
+    >>> hedged(s, s.index("4"), s.index("4") + 1), hedged("It is probably 7", 15, 16), hedged("7, maybe", 0, 1)
+    (True, True, True)
+    """
+    if statement.rstrip(" .*$)").endswith("?") or _DOUBT.search(statement):
+        return True
+    for hedge in _SCOPED_HEDGE.finditer(statement):
+        if _ADJECTIVE_BEFORE.search(statement[max(0, hedge.start() - 20): hedge.start()]) and \
+                re.match(r"\s+[a-z]", statement[hedge.end():]) and hedge.group().lower().endswith("likely"):
+            continue  # "the most likely outcome": an adjective naming a quantity, not a hedge
+        if _ADVERB_AFTER.match(statement, hedge.end()):
+            continue  # "Perhaps surprisingly, ...": the hedge qualifies the adverb
+        scope = hedge.end() + len(re.match(r"\s*,?", statement[hedge.end():]).group())  # "Maybe, 7"
+        brk = _CLAUSE_BREAK.search(statement, scope)
+        if scope <= start < (brk.start() if brk else len(statement)):
+            return True
+        if hedge.start() >= end and _TRAILING_GAP.fullmatch(statement, end, hedge.start()):
+            return True  # "7, probably"
+    for either in _EITHER.finditer(statement):
+        join = _OR.search(statement, either.end(), either.end() + 160)
+        if not join or not _CANDIDATE.search(statement, either.end(), join.start()):
+            continue
+        brk = _CLAUSE_BREAK.search(statement, join.end())
+        stop = brk.start() if brk else len(statement)
+        if _CANDIDATE.search(statement, join.end(), stop) and either.end() <= start < stop:
+            return True
+    return False
+
+
+def any_hedged(statement: str) -> bool:
+    """Whether any candidate of ``statement`` is qualified by a hedge (a box's or a tag's own text).
+
+    >>> any_hedged("maybe 7"), any_hedged("9, surely"), any_hedged(r"6 \\text{ or } 7")
+    (True, False, False)
+    """
+    return any(hedged(statement, m.start(), m.end()) for m in _CANDIDATE.finditer(statement)) or \
+        statement.rstrip(" .*$)").endswith("?")
+
+
+def has_hedge(text: str) -> bool:
+    """Any hedge word at all (a revision written with one, ``Wait, maybe 6``, revises nothing)."""
+    return bool(_DOUBT.search(text) or _SCOPED_HEDGE.search(text) or "?" in text)
+
+
+def commit_formula(text: str) -> str | None:
+    r"""A formula-like answer (a box, a tag, what follows "the answer is") if it commits to a value: no hedge
+    that qualifies a value, no question, no bound, no negated value; a rejected alternative (``9 (not 8)``) and a
+    trailing assertion word (``9, surely``) are dropped. A relation with a left side (``x \ne 3``) stays one.
+
+    >>> commit_formula("9 (not 8)"), commit_formula("9, surely"), commit_formula("not 15"), commit_formula("7?")
+    ('9', '9', None, None)
+    """
+    text = _unwrap_whole(text)
+    words = plain(text)
+    if (not text or any_hedged(words) or _LEADING_NE.match(words) or _BOUND.search(words)
+            or _REJECTION.search(words)):
+        return None
+    if _NEGATION.search(words):
+        rejected = [normalize(m.group(1)) for m in _REJECTED_CLAUSE.finditer(words)]
+        text = re.sub(r"^(?:but|it is|it's)\s+", "", _REJECTED_CLAUSE.sub("", words).strip(" ,;"), flags=re.I)
+        if not re.search(r"[\w\\]", text) or _NEGATION.search(text) or normalize(text) in rejected:
+            return None
+    head, tail = text[:-60], text[-60:]  # the assertion word is at the very end: a bounded look
+    return (head + _ASSERTION_TAIL.sub("", tail)).strip() or text
+
+
+def candidates(sentence: str, spans: list[str]) -> list[Candidate]:
+    """The values of one masked sentence with their roles (``asserted`` or ``intermediate`` decided by
+    ``asserted_value``; here every value that is not rejected, a bound or a label is provisionally asserted)."""
+    found: list[Candidate] = []
+    for match in VALUE.finditer(sentence):
+        if found and match.start() < found[-1].end:
+            continue  # inside the unit of the value before ("12 cm^2")
+        before, after = sentence[max(0, match.start() - 60): match.start()], sentence[match.end():]
+        key = normalize(unmask(match.group(), spans))
+        if NEGATED_BEFORE.search(before[-40:]) or NEGATED_AFTER.match(after):
+            role = Role.REJECTED
+        elif _LABEL_BEFORE.search(before[-40:]):
+            role = Role.LABEL
+        elif _BOUNDED_BEFORE.search(before[-40:]) or _BETWEEN_SECOND.search(before):
+            role = Role.BOUND
+        else:
+            role = Role.ASSERTED
+        end = _unit_end(sentence, match.start(), match.end(), spans) if role is Role.ASSERTED else match.end()
+        found.append(Candidate(match.start(), end, unmask(sentence[match.start(): end], spans, bodies=True), key, role))
+    return found
+
+
+def asserted_value(sentence: str, spans: list[str]) -> str | None:
+    """The committed value of one masked sentence: the one value after the last ``=`` / ``is`` / ``makes`` (the
+    values before it are intermediate), the only value, or values joined only by ``,``/``and``/``or`` (one
+    multi-valued answer); ``None`` when a value is both asserted and rejected, a hedge qualifies an asserted
+    value, or the values are a narrative with no one result.
+
+    >>> asserted_value("It is 9, not 8", []), asserted_value("We get 12 apples, then 15 apples", [])
+    ('9', None)
+    >>> asserted_value("It lies between 3 and 5, and it is exactly 4", [])
+    '4'
+    """
+    found = candidates(sentence, [*spans])
+    values = [c for c in found if c.role is Role.ASSERTED]
+    rejected = {c.key for c in found if c.role is Role.REJECTED}
+    if not values or any(value.key in rejected for value in values):
+        return None  # no value left, or one value both asserted and denied ("It is 15, not 15")
+    chosen = None
+    marks = [m.end() for m in _RESULT_MARK.finditer(sentence)]
+    if marks:
+        rhs = [value for value in values if value.start >= marks[-1]]
+        if (len(rhs) == 1 and _RHS_LEAD.match(sentence[marks[-1]: rhs[0].start])
+                and _RHS_TAIL.match(sentence[rhs[0].end:])):
+            chosen = rhs  # "... = 72 clips in April and May", "the sum of the 10 terms is $55$"
+    if chosen is None and len(values) == 1:
+        chosen = values
+    if chosen is None:
+        gaps = (sentence[left.end: right.start] for left, right in zip(values, values[1:], strict=False))
+        if len(values) > MAX_VALUES or not all(_CONJUNCTION_GAP.match(gap) for gap in gaps):
+            return None  # a narrative of several values with no one result
+        chosen = values
+    if any(hedged(sentence, value.start, value.end) for value in chosen):
+        return None
+    return ", ".join(distinct(value.text for value in chosen))
+
+
+def distinct(answers) -> list[str]:
+    """Answers in order, each once (two spellings that normalize alike count once)."""
+    seen, kept = set(), []
+    for answer in answers:
+        key = normalize(answer)
+        if key not in seen:
+            seen.add(key)
+            kept.append(answer)
+    return kept
+
+
+def _unwrap_whole(text: str) -> str:
+    """``text`` without its math delimiters or whole-answer box, when it is one span (``$x$ or $y$`` stays)."""
+    from rewards.answers.normalize import unwrap_math
+
+    text, inner = text.strip(), unwrap_math(text)
+    return text if inner != text and re.search(r"(?<!\\)\$|\\[()\[\]]", inner) else inner
+
+
+def _unit_end(sentence: str, start: int, end: int, spans: list[str]) -> int:
+    """Where a value's unit ends: up to two words after it that normalization reads as its unit or counted
+    noun (``42 apples``, ``60 km/h``, ``8 cubic feet``); none when it does not (``18 every day``)."""
+    stops = []
+    for _ in range(2):
+        word = _UNIT_WORD.match(sentence, stops[-1] if stops else end)
+        if not word:
+            break
+        stops.append(word.end())
+    bare = normalize(unmask(sentence[start:end], spans, bodies=True)).text
+    return next((stop for stop in reversed(stops)
+                 if normalize(unmask(sentence[start:stop], spans, bodies=True)).text == bare), end)
