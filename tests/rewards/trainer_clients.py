@@ -40,8 +40,9 @@ def needs_trainer(python: Path, package: str):
 
     required = os.environ.get("GRPOKIT_REQUIRE_TRAINERS") == "1"
     present = has_package(python, package)
-    check = pytest.mark.usefixtures()
-    if not present and required:
+    if present:
+        return lambda test: test
+    if required:
         def fail(test):
             def run(*args, **kwargs):
                 raise AssertionError(f"no {package} in the environment of {python}: build it with "
@@ -49,8 +50,7 @@ def needs_trainer(python: Path, package: str):
             run.__name__, run.__doc__ = test.__name__, test.__doc__
             return run
         return fail
-    return check if present else pytest.mark.skip(reason=f"no {package} in the environment of {python} "
-                                                          f"(make trainer-envs builds it)")
+    return pytest.mark.skip(reason=f"no {package} in the environment of {python} (make trainer-envs builds it)")
 # (response, gold): formatted and right, unformatted and wrong, boxed and right, no gold (the sample gets 0).
 SAMPLES = [
     ("<think>2+2</think><answer>4</answer>", "4"),
