@@ -67,9 +67,9 @@ def tiny_vlm(tmp_path_factory) -> Path:
 def tiny_qwen_vlm(tmp_path_factory) -> Path:
     """A tiny random Qwen2.5-VL (fixtures.tiny_vlm): 56x56 images, flattened patches with a grid per image.
     Its real processor needs torchvision (the `vlm` extra; `make install` puts it in .venv)."""
-    pytest.importorskip("PIL")
-    pytest.importorskip("torchvision", reason="Qwen2_5_VLProcessor needs torchvision: make install")
-    from fixtures.tiny_vlm import build_vlm
+    from fixtures.tiny_vlm import build_vlm, require_vlm
+
+    require_vlm("PIL", "torchvision")
 
     return build_vlm(tmp_path_factory.mktemp("tiny-qwen-vlm") / "model")
 

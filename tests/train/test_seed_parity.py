@@ -19,11 +19,12 @@ CLEVR_TRAINABLE = [r"^model\.language_model\.layers\.[0-1]\.", "embed_tokens", r
 @pytest.fixture(scope="module")
 def joined(tmp_path_factory):
     """A tiny Qwen2.5-VL's vision tower (text hidden size 64) joined to a 3-layer text model of hidden size 48."""
-    pytest.importorskip("torchvision", reason="Qwen2_5_VLProcessor needs torchvision: make install")
     import torch
     from transformers import AutoProcessor, Qwen2Config, Qwen2ForCausalLM
 
     from fixtures import tiny_vlm
+
+    tiny_vlm.require_vlm()
 
     root = tmp_path_factory.mktemp("join")
     vlm = tiny_vlm.build_vlm(root / "vlm")

@@ -113,8 +113,9 @@ def test_freeze_first_layers(tiny_text_model, arithmetic_data, tmp_path):
 
 
 def test_vlm_sft_then_grpo_on_counting_squares(tmp_path):
-    pytest.importorskip("torchvision", reason="Qwen2_5_VLProcessor needs torchvision: make install")
     from fixtures import tiny_vlm
+
+    tiny_vlm.require_vlm()
 
     model_path = tiny_vlm.build_vlm(tmp_path / "vlm")
     data = tiny_vlm.build_counting_set(tmp_path / "squares", n=8)
