@@ -229,7 +229,8 @@ class _HardChecks:
         try:
             if self.batch is None:
                 self.workers = pool()
-                self.batch = self.workers.submit([key], self.budget, self.cutoff, self.cancelled)
+                bound = () if self.cutoff is None else (self.cutoff, self.cancelled)
+                self.batch = self.workers.submit([key], self.budget, *bound)
             else:
                 self.workers.extend(self.batch, [key])
         except Exception as exc:  # a pool bug costs its checks (errors), never the batch's in-process verdicts
