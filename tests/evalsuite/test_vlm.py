@@ -61,3 +61,26 @@ def test_pil_images_in_memory_rows(tiny_vlm, tmp_path):
     assert summary["counts"]["samples"] == 4
     assert seen and seen[0] == 4  # both prompts' images, once per sample, went through the vision tower
     assert processor.tokenizer.padding_side == "right"  # restored
+
+
+def test_a_processor_that_needs_a_missing_library_is_one_line(tiny_vlm, tmp_path, write_jsonl, monkeypatch, capsys):
+    """transformers raises ImportError when a processor's backend (Qwen2.5-VL's torchvision) is missing: one line
+    naming it and the extra, before any weights load."""
+    import transformers
+
+    from evalsuite.cli import main
+
+    def no_torchvision(*args, **kwargs):
+        raise ImportError("\nQwen2VLVideoProcessor requires the Torchvision library but it was not found in your "
+                          "environment. Check out the instructions on the\ninstallation page: ...")
+
+    def no_weights(*args, **kwargs):
+        raise AssertionError("weights loaded before the processor")
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", no_torchvision)
+    monkeypatch.setattr(transformers.AutoModelForImageTextToText, "from_pretrained", no_weights)
+    data = write_jsonl(tmp_path / "d.jsonl", [{"prompt": "Color?", "solution": "red", "images": _images(tmp_path)[:1]}])
+    assert main(["run", "--model", str(tiny_vlm), "--data", str(data), "--output-dir", str(tmp_path / "o"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "requires the Torchvision library" in err and "grpokit[vlm]" in err
