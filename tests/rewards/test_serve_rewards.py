@@ -236,6 +236,20 @@ def test_requests_without_the_token_get_401(server, headers, method, path):
     assert status == 401 and "bearer token" in out["error"] and response_headers.get("www-authenticate") == "Bearer"
 
 
+@pytest.mark.parametrize("headers,status", [
+    ({"Host": "attacker.example:8000"}, 403), ({"Host": "127.0.0.1.attacker.example"}, 403),
+    ({"Origin": "http://attacker.example"}, 403), ({"Host": "localhost:1"}, 200), ({"Host": "[::1]:80"}, 200),
+    ({"Origin": "http://127.0.0.1:3000"}, 200),
+])
+def test_a_tokenless_loopback_server_answers_only_requests_addressed_to_loopback(slow_server, headers, status):
+    """DNS rebinding: a page whose name now resolves to 127.0.0.1 sends its own name as Host (and Origin)."""
+    for method, path, body in (("GET", "/health", None), ("POST", "/v1/score", {"completions": ["a"], "sleep": [0]})):
+        got, _, out = slow_server.request(method, path, body, headers=headers)
+        assert got == status, out
+        if status == 403:
+            assert "not loopback" in out["error"]
+
+
 @pytest.mark.parametrize(
     "header,token,expected",
     [("Bearer abc", "abc", True), ("bearer abc", "abc", True), ("Bearer  abc ", "abc", True), ("Bearer abd", "abc", False),
