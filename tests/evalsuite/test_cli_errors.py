@@ -172,17 +172,22 @@ def test_bad_reward_params_json_is_an_argparse_error(capsys, tmp_path):
     assert "not valid JSON" in capsys.readouterr().err
 
 
+NO_CUDA_BUILD = "--device cuda: this torch build has no CUDA (torch {torch}); use --device cpu, or install a CUDA build of torch"
+NO_GPU = "--device cuda: no CUDA GPU is visible (torch {torch}); use --device cpu, or install a CUDA build of torch"
+
+
 @pytest.mark.parametrize(
     "device,message",
     [
-        ("cuda", "--device cuda: this torch build has no CUDA (torch {torch}); use --device cpu, or install a CUDA build of torch"),
+        ("cuda", None),  # the message for this torch: a CPU build, or a CUDA build on a machine without a GPU
         ("gpu", "--device 'gpu' is not a torch device; use cpu, cuda, cuda:1, mps, ..."),
     ],
 )
 def test_a_device_this_torch_cannot_use(tmp_path, capsys, model_dir, sums_file, device, message):
     torch = pytest.importorskip("torch")
-    if torch.cuda.is_available() or torch.version.cuda is not None:
-        pytest.skip("this torch build has CUDA")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible")
+    message = message or (NO_CUDA_BUILD if torch.version.cuda is None else NO_GPU)
     out = tmp_path / "o"
     msg = _error(capsys, ["run", "--model", model_dir, "--data", sums_file, "--device", device, "--output-dir", out])
     assert msg == message.format(torch=torch.__version__)
