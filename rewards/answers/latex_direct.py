@@ -1,6 +1,8 @@
 """Builds the SymPy object of a plain LaTeX expression without ANTLR's parser, exactly as latex2sympy2_extended builds it.
-Runs only in worker processes; it must never return an object the library would not (anything outside its small
-grammar, or any doubt about how the library's grammar reads it, is ``None``: the library then parses the text)."""
+It must never return an object the library would not (anything outside its small grammar, or any doubt about how the
+library's grammar reads it, is ``None``: the library then parses the text). It stands on the library's private
+internals (its lexer, converter and node helpers), so only ``latex_reader``'s gate imports it: after the version
+check, where an ImportError, AttributeError or TypeError switches the process to the library's public call."""
 
 from __future__ import annotations
 

@@ -250,7 +250,8 @@ def _from_text(text: str):
 
 def _tidy(obj):
     """``i``/``e``/``pi`` spelled as letters become the constants, floats their exact decimal value, and
-    ``\\%`` wrappers are evaluated; a list becomes a ``Tuple``."""
+    ``\\%`` wrappers are evaluated; a list becomes a ``Tuple``. None where that leaves no value (``0 < i``: SymPy
+    cannot order a non-real number)."""
     if isinstance(obj, (list, tuple)):
         items = [_tidy(o) for o in obj]
         return None if any(item is None for item in items) else Tuple(*items)
@@ -258,7 +259,11 @@ def _tidy(obj):
         return None
     replacements = {k: v for k, v in _CONSTANTS.items() if k in obj.free_symbols}
     replacements.update({f: sympy.Rational(str(f)) for f in obj.atoms(sympy.Float)})
-    obj = obj.xreplace(replacements) if replacements else obj
+    try:
+        obj = obj.xreplace(replacements) if replacements else obj
+    except TypeError as error:  # a relation re-evaluated with a constant it cannot compare
+        log.debug("no value for %s: %r", obj, error)
+        return None
     return obj.doit() if isinstance(obj, Basic) and obj.has(sympy.UnevaluatedExpr) else obj
 
 

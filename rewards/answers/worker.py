@@ -3,6 +3,7 @@ It must never outlive its parent, never write anything but frames to its pipe, n
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
@@ -13,6 +14,8 @@ import threading
 import time
 
 _HEADER = struct.Struct(">I")
+_log = logging.getLogger(__name__)
+_IN_WORKER = [False]  # set by ``main``: a worker sends its LaTeX reader's notes to the parent with each reply
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # A known-true symbolic pair no in-process path can settle: it must come back "equal" or SymPy is broken.
 SELF_CHECK = (r"\sin^2 x+\cos^2 x", "1")
@@ -35,7 +38,16 @@ def _on_alarm(signum, frame):
 
 def judge(pred, gold) -> tuple[str, str]:
     """One SymPy comparison as ``(status, detail)``: ``equal``, ``not_equal``, ``undecided``, ``gold_unparsable``
-    (the gold does not parse), or ``error`` with the exception (a broken dependency must not read as "not equal")."""
+    (the gold does not parse), or ``error`` with the exception (a broken dependency must not read as "not equal").
+    Outside a worker (the thread fallback) the LaTeX reader's notes are logged and counted here, as the pool does
+    with a worker's."""
+    result = _judge(pred, gold)
+    if not _IN_WORKER[0]:
+        _log_reader_notes()
+    return result
+
+
+def _judge(pred, gold) -> tuple[str, str]:
     try:
         from rewards.answers import sympy_compare
 
@@ -49,6 +61,7 @@ def judge(pred, gold) -> tuple[str, str]:
 
 def main(parent_pid: int, memory_mb: int, cpu_margin: float) -> None:
     """Serve tasks until the parent closes our stdin or dies."""
+    _IN_WORKER[0] = True
     _die_with_parent(parent_pid)
     out = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -78,8 +91,9 @@ def main(parent_pid: int, memory_mb: int, cpu_margin: float) -> None:
 
 
 def _reader_notes() -> tuple[str, ...]:
-    """Why a faster LaTeX reading is off in this worker (``latex_reader.self_check``), for the parent to log;
-    a reader that cannot even be checked is left to the SymPy self-check, which then fails loudly."""
+    """Why a faster LaTeX reading is off in this worker (``latex_reader.self_check``, the gate run before any
+    reading), for the parent to log; a reader that cannot even be checked is left to the SymPy self-check, which
+    then fails loudly."""
     try:
         from rewards.answers import latex_reader
 
@@ -89,10 +103,23 @@ def _reader_notes() -> tuple[str, ...]:
 
 
 def _reader_failures() -> tuple[str, ...]:
-    """Why the direct LaTeX reader switched itself off during the task just run (usually nothing)."""
+    """Why a faster LaTeX reading switched itself off during the task just run (usually nothing)."""
     from rewards.answers import latex_reader
 
     return tuple(latex_reader.take_notes())
+
+
+def _log_reader_notes() -> None:
+    """In the parent's thread fallback: why a faster LaTeX reading is off here (the reader's gate, which runs before
+    its first reading in this process, or a failure since), logged at WARNING and counted as ``worker_notes``."""
+    latex_reader = sys.modules.get("rewards.answers.latex_reader")
+    if latex_reader is None:  # nothing was read with LaTeX in this process
+        return
+    from rewards.answers import counters
+
+    for note in latex_reader.take_notes():
+        counters.count("worker_notes")
+        counters.report(_log, logging.WARNING, "worker_note", "verify (thread fallback, pid %d): %s", os.getpid(), note)
 
 
 def _run_one(task: bytes, budget: float, cpu_margin: float) -> tuple[str, str]:

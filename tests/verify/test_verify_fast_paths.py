@@ -3,7 +3,6 @@ library's own call returns, the in-process rules answer what SymPy answers, and 
 
 from __future__ import annotations
 
-import logging
 import random
 
 import pytest
@@ -108,9 +107,16 @@ def test_the_direct_reader_agrees_with_the_library_on_the_table_and_generated_an
     assert [text for text in read if _direct(text) != _library(text)] == []
 
 
-def test_the_two_stage_parse_returns_the_librarys_objects():
+@pytest.fixture
+def fresh_reader(monkeypatch):
+    """This process's LaTeX reader as a new process has it (its gate not run yet), restored afterwards."""
+    monkeypatch.setattr(latex_reader, "_STATE", latex_reader._State())
+
+
+def test_the_two_stage_parse_returns_the_librarys_objects(fresh_reader, monkeypatch):
     read, options = latex_reader.make_reader()
-    assert read.two_stage
+    assert latex_reader.self_check() == [] and latex_reader.mode() == "direct, two-stage"
+    monkeypatch.setattr(latex_direct, "read", lambda latex: None)  # every text goes to the two-stage parse
     texts = _table_texts()[::3] + [r"\{1, x\} \cup [2, 3)", r"(1, 2]", r"x \in \{1, 2\}", r"1 \pm \sqrt{2}",
                                    r"\{x | x > 0\}", "x=1; y=2", r"\int_0^1 x dx"]
     for text in texts:
@@ -121,39 +127,72 @@ def test_the_two_stage_parse_returns_the_librarys_objects():
         assert ours == _library(text), text
 
 
-def test_an_unchecked_library_version_parses_with_the_librarys_own_call(monkeypatch, caplog):
+def test_an_unchecked_library_version_parses_with_the_librarys_own_call(fresh_reader, monkeypatch):
     monkeypatch.setitem(latex_reader.CHECKED_VERSIONS, "latex2sympy2_extended", ("0.0.",))
-    with caplog.at_level(logging.WARNING, logger="rewards"):
-        read, _ = latex_reader.make_reader()
-    assert read is latex2sympy
-    assert "two-stage parsing is off" in caplog.text
-    try:
-        assert latex_reader.self_check() and not latex_reader._DIRECT[0]
-    finally:
-        latex_reader._DIRECT[0] = True
+    monkeypatch.setattr(latex_reader, "_two_stage_converter", _never)  # the gate stops before the internals
+    [note] = latex_reader.self_check()
+    assert "two-stage and direct parsing are off" in note and "is not a checked version" in note
+    assert latex_reader.mode() == "public call"
+    monkeypatch.setattr(latex_direct, "read", _never)
+    read, options = latex_reader.make_reader()
+    assert latex_reader._nodes(read(r"\frac{x}{2}", **options)) == _library(r"\frac{x}{2}")
 
 
-def test_a_direct_reader_that_reads_unlike_the_library_switches_itself_off(monkeypatch):
+def _never(*args):
+    raise AssertionError("the private internals were used")
+
+
+def test_a_direct_reader_that_reads_unlike_the_library_switches_itself_off(fresh_reader, monkeypatch):
     monkeypatch.setattr(latex_direct, "read", lambda latex: sympy.Integer(7))
-    try:
-        notes = latex_reader.self_check()
-        assert notes and "direct LaTeX reader is off" in notes[0] and not latex_reader._DIRECT[0]
-    finally:
-        latex_reader._DIRECT[0] = True
+    notes = latex_reader.self_check()
+    assert notes and "direct LaTeX reader is off" in notes[0] and latex_reader.mode() == "two-stage"
 
 
-def test_a_direct_reader_that_fails_switches_itself_off_and_says_so(monkeypatch):
+def test_a_bug_in_the_direct_reader_switches_it_off_and_says_so(fresh_reader, monkeypatch):
+    read, options = latex_reader.make_reader()
+    assert latex_reader.self_check() == []  # the gate passes
+
     def broken(latex):
-        raise TypeError("broken on purpose")
+        raise KeyError("broken on purpose")
 
     monkeypatch.setattr(latex_direct, "read", broken)
-    monkeypatch.setattr(latex_reader, "_DIRECT", [True])
-    read, options = latex_reader.make_reader()
     assert latex_reader._nodes(read(r"\frac{x}{2}", **options)) == _library(r"\frac{x}{2}")  # the library's
-    assert not latex_reader._DIRECT[0]
+    assert latex_reader.mode() == "two-stage"
     notes = latex_reader.take_notes()
     assert len(notes) == 1 and "direct LaTeX reader is off" in notes[0] and "broken on purpose" in notes[0]
     assert latex_reader.take_notes() == []
+
+
+@pytest.mark.parametrize("error", [TypeError("mul_flat() takes 2 arguments"), AttributeError("no attribute 'build'"),
+                                   ImportError("cannot import name 'PSLexer'")])
+def test_a_moved_internal_at_use_switches_the_process_to_the_public_call(fresh_reader, monkeypatch, error):
+    read, options = latex_reader.make_reader()
+    assert latex_reader.self_check() == []  # the gate passes
+
+    def moved(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(latex_direct, "read", moved)
+    monkeypatch.setattr(latex_reader._STATE.converter, "parse", moved)
+    for text in (r"\frac{x}{2}", r"\{1, x\}", r"\sin^2 x"):
+        assert latex_reader._nodes(read(text, **options)) == _library(text)
+    assert latex_reader.mode() == "public call"
+    [note] = latex_reader.take_notes()  # one note, however many readings followed
+    assert "public call" in note and type(error).__name__ in note
+
+
+def test_an_error_the_public_call_raises_too_switches_nothing(fresh_reader, monkeypatch):
+    def library(text, **options):
+        raise TypeError("the library cannot read this")
+
+    _, options = latex_reader.make_reader()
+    assert latex_reader.self_check() == []  # the gate passes
+    monkeypatch.setattr(latex_reader, "_public", lambda: (library, options))
+    monkeypatch.setattr(latex_direct, "read", library)
+    read, _ = latex_reader.make_reader()
+    with pytest.raises(TypeError, match="the library cannot read this"):
+        read("x+1", **options)
+    assert latex_reader.mode() == "direct, two-stage" and not latex_reader.take_notes()
 
 
 @pytest.mark.parametrize("pred,gold", [
@@ -278,6 +317,7 @@ def test_the_workers_reader_returns_the_librarys_object_or_exception_on_token_so
     """The whole reading path of a worker (direct reader, then two-stage parse) against the library's own call,
     set and matrix tokens included: the same object, or an exception of the same type."""
     read, options = latex_reader.make_reader()
+    assert latex_reader.self_check() == [] and latex_reader.mode() == "direct, two-stage"
     rng = random.Random(12)
     pieces = _SOUP + [r"\{", r"\}", r"\cup", r"\cap", r"\setminus", r"\in", r"\pm", r"\int", r"\sum", r"\to", "&",
                       r"\circ", r"\%", r"\angle", r"\overline", ";", r"\begin{pmatrix}", r"\end{pmatrix}", r"\\"]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
@@ -33,6 +33,7 @@ def test_verify_is_total_and_returns_a_bool(pred, gold):
 
 @SETTINGS
 @given(answers, answers)
+@example("0<i", "<think>")  # make fuzz: SymPy raised ordering the imaginary unit (an error, not "not equal")
 def test_grade_never_ends_in_an_internal_error(pred, gold):
     outcome = grade(pred, gold, timeout=1.0)
     assert outcome.status is not Status.ERROR, outcome
