@@ -79,3 +79,63 @@ def test_accuracy_gold_key_scalar_and_missing_column():
 )
 def test_exact_match(tag, text, gold, expected):
     assert rewards.exact_match(tag=tag)([text], solution=gold) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("<latex>E = m c^{2}</latex>", 1.0),
+        ("<latex>E=mc^3</latex>", 0.0),
+        ("<latex>x</latex> then <latex>E=mc^2</latex>", 1.0),  # the last block counts, as in exact_match
+        ("<latex>E=mc^2</latex> then <latex>x</latex>", 0.0),
+        ("<latex>E=mc^2</latex><latex>x", 0.0),  # the last block is still open
+        ("E=mc^2", 0.0),  # no block, no answer
+        (r"$E=mc^2$", 0.0),
+        ("<think><latex>E=mc^2</latex></think>", 0.0),  # only in the reasoning
+        ("<think>draft</think><latex>E=mc^2</latex>", 1.0),
+        ("<think>draft <latex>x</latex>", 0.0),  # truncated inside <think>
+        (r"<latex>\boxed{E=mc^2}</latex>", 1.0),  # the committed answer inside the block
+    ],
+)
+def test_accuracy_reads_the_answer_inside_the_last_tag_block(text, expected):
+    fn = rewards.get("accuracy", tag="latex")
+    assert fn([text], solution=["E=mc^2"]) == [expected]
+    assert fn([[{"role": "assistant", "content": text}]], solution=["E=mc^2"]) == [expected]
+
+
+def test_accuracy_tag_is_validated_as_in_exact_match():
+    assert rewards.parameters("accuracy")["tag"] is None
+    for bad in ("", "la tex", "<latex>", 3):
+        with pytest.raises(ValueError, match="accuracy: invalid tag="):
+            rewards.accuracy(tag=bad)
+        with pytest.raises(ValueError, match="exact_match: invalid tag="):
+            rewards.exact_match(tag=bad)
+
+
+def test_accuracy_with_a_tag_keeps_its_other_parameters_and_pickles():
+    import pickle
+
+    fn = pickle.loads(pickle.dumps(rewards.accuracy(tag="latex", gold_key="formula", skip_undecided=True)))
+    assert fn.__name__ == "accuracy"
+    assert fn(["<latex>x^{2}</latex>", "<latex>x^2</latex>", "x^2"], formula=["x^2", r"\frac{1}{", "x^2"]) == [
+        1.0, None, 0.0]
+    rows = fn.rows(["<latex>x^{2}</latex>", "x^2"], formula="x^2")
+    assert [(row["answer"], row["status"]) for row in rows] == [("x^{2}", "equal"), (None, "no_answer")]
+
+
+def test_length_and_cosine_read_the_same_tag():
+    texts = ["<latex>x^{2}</latex>", "<latex>x^{3}</latex> and more"]
+    assert rewards.length(tag="latex")(texts, solution="x^2") == [0.5, -0.5]
+    assert rewards.cosine(max_len=10, tag="latex")(texts, solution="x^2")[0] == pytest.approx(0.5)
+    assert rewards.cosine(max_len=1000, tag="latex")(["x^2"], solution="x^2")[0] < 0  # no block: wrong
+    with pytest.raises(ValueError, match="cosine: invalid tag="):
+        rewards.cosine(tag="a b")
+
+
+def test_explain_shows_the_answer_the_tagged_reward_read():
+    info = rewards.explain(rewards.accuracy(tag="latex"), "<latex>E = m c^{2}</latex>", solution="E=mc^2")
+    assert info["value"] == 1.0 and info["answer"] == "E = m c^{2}"
+    assert info["outcome"]["status"] == "equal" and info["outcome"]["answer"] == "E = m c^{2}"
+    combined = rewards.combine({rewards.accuracy(tag="latex"): 1.0, rewards.format(tags=("latex",)): 0.5})
+    info = rewards.explain(combined, "<latex>E = m c^{2}</latex>", solution="E=mc^2")
+    assert info["value"] == 1.5 and info["outcome"]["status"] == "equal"

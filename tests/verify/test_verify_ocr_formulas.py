@@ -5,6 +5,7 @@ import pytest
 
 import rewards
 from rewards.answers.normalize import normalize, typeset
+from rewards.testing import probe_hacking
 
 # (transcription, gold): the same formula. Byte-identical, spacing-only and brace-only differences first, then
 # different spellings SymPy reads alike. Golds are written as LaTeX-OCR datasets write them, some tokenized
@@ -153,3 +154,9 @@ def test_a_spaced_factorial_inside_a_tag_block_is_no_sentence_end():
 ])
 def test_typeset_reads_tokens_as_tex_does(a, b, same):
     assert (typeset(normalize(a).text) == typeset(normalize(b).text)) is same
+
+
+@pytest.mark.parametrize("gold", ["E=mc^2", r"\int_0^1 x^2 dx", r"\frac{\partial f}{\partial x}", r"\frac{1}{2}"])
+@pytest.mark.parametrize("name", ["accuracy", "length", "cosine"])
+def test_a_tagged_reward_pays_for_no_hacking_variant(name, gold):
+    assert not probe_hacking(rewards.get(name, tag="latex"), f"<latex>{gold}</latex>", gold)
