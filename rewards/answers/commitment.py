@@ -13,6 +13,8 @@ rejected      named to be denied                          ``It is 9, not 7``, ``
 alternative   offered beside another candidate, or under  ``either 6 or 7``, ``maybe 7``, ``7, probably``,
               a hedge that governs it                     ``it could be 7``, ``Is it 7?``
 intermediate  a step toward the result                    ``7 + 5 = 12``, ``We get 7 apples, then 12``
+context       a quantity of the problem, restated in a    ``91 trees left after 7 years``,
+              phrase beside the result                    ``$4 more than 7 bagels``
 bound         a limit or an approximation, not a value    ``at least 7``, ``between 7 and 9``, ``about 7``
 label         names a step, a part or a case              ``step 7``, ``part (7)``, ``case 7``
 ============  ==========================================  ==============================================
@@ -48,6 +50,7 @@ class Role(str, Enum):
     REJECTED = "rejected"
     ALTERNATIVE = "alternative"
     INTERMEDIATE = "intermediate"
+    CONTEXT = "context"
     BOUND = "bound"
     LABEL = "label"
 
@@ -63,9 +66,14 @@ class Candidate(NamedTuple):
 
 
 # ASCII word boundaries, so that a number beside CJK text ("有5页", "3页") is still a number
+# a number ends at a non-word character, or where a unit is glued to it ("1,000.99m²", "5cm", "3kg")
+_NUMBER_END = (r"(?:(?![A-Za-z0-9_])|(?=(?:cm|mm|km|kg|mg|ml|mL|m|g|L|s|h|min|ft)(?:²|³|\^\{?[23]\}?)?"
+               r"(?![A-Za-z0-9_])))")
 _PLAIN_NUMBER = (r"(?<![A-Za-z0-9_.\\])(?:-?\d+\s+\d+/\d+(?![A-Za-z0-9_/])|-?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[\u2009\u202f\u00a0]\d{3})+|\d+)"
-                 r"(?:\.\d+)?(?:/\d+)?(?![A-Za-z0-9_])|-?\.\d+(?![A-Za-z0-9_]))(?:\s?\\?%)?")
-VALUE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER)
+                 r"(?:\.\d+)?(?:/\d+)?" + _NUMBER_END + r"|-?\.\d+(?![A-Za-z0-9_]))(?:\s?\\?%)?")
+# LaTeX written outside math delimiters ("每份应该是 (\frac{2}{5}) 吨")
+_LATEX_VALUE = r"-?\\[dt]?frac\{[^{}]{1,30}\}\{[^{}]{1,30}\}|-?\d*\\sqrt\{[^{}]{1,30}\}"
+VALUE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER + "|" + _LATEX_VALUE)
 _CHOICE_LETTER = r"(?-i:\b[A-J]\b)"
 _CANDIDATE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER + "|" + _CHOICE_LETTER)
 
@@ -105,6 +113,13 @@ _BOUNDED_BEFORE = re.compile(
     r"\bclose to|\bbetween|≈|\\approx|~)\s*[$\s]*$",
     re.IGNORECASE)
 _BETWEEN_SECOND = re.compile(r"\bbetween\s+[$(\s]*(?:" + VALUE.pattern + r")[)$\s]*\s+and\s*[$\s]*$", re.IGNORECASE)
+# a value inside a prepositional or infinitive phrase ("after 10 years", "to string all 12 racquets", "than 2
+# bagels") restates the problem; it is the answer only when the statement names no other value
+_CONTEXT_BEFORE = re.compile(
+    r"\b(?:after|before|in|for|of|than|with|from|within|during|among|at|on|by|per|each|every|d'ici|après|avant|"
+    r"pendant|dans|pour|durante|después de|antes de|para|cada|nach|vor|für|innerhalb|"
+    r"to\s+[a-z]{2,}(?:\s+[a-z]{2,})?)\s+(?:(?:all|the|a|an|his|her|their|its|my|our|your|these|those)\s+)?[$(\s]*$",
+    re.IGNORECASE)
 _LABEL_BEFORE = re.compile(
     r"\b(?:step|part|case|problem|question|exercise|equation|eq|line|item|section|chapter|figure|fig|page|row|"
     r"column|example|lemma|theorem|round|stage|phase|attempt|method|approach|condition|hint)\.?\s*[#(]?\s*$",
@@ -132,10 +147,14 @@ _UNIT_WORD = re.compile(
     re.IGNORECASE)
 # "x = value", "the total is value": the last such mark before a single value makes that value the result
 _RESULT_MARK = re.compile(
-    r"(?<![<>!=\\])=(?!=)|\b(?:is|are|was|were|equals|becomes|gives|makes|yields|comes to)\b", re.IGNORECASE)
+    r"(?<![<>!=\\])=(?!=)|\b(?:is|are|was|were|equals|becomes|gives|makes|yields|comes to|costs?|takes?|took|has|have|"
+    r"had|earns?|earned|pays?|paid|spends?|spent|needs?|needed|totals?|totaled|sold|weighs|remains?|will be|"
+    r"est|es|ist|é|è|равно|равен|равна|هو|هي)\b|是|为|為|等于|है|हैं", re.IGNORECASE)
 _RHS_LEAD = re.compile(r"^[\s$*\\]*(?:[A-Za-z]+[\s$*]+){0,2}$")
 _CONJUNCTION_GAP = re.compile(r"^[\s,;$]*(?:and|or|&|\\text\{\s*(?:and|or)\s*\})?[\s,$]*$", re.IGNORECASE)
 _RHS_TAIL = re.compile(r"^[^,;:=]{0,80}$")
+_BOLD_BEFORE = re.compile(r"\*\*[\s$]*\Z")
+_BOLD_AFTER = re.compile(r"[^*\n]{0,12}?\*\*")
 
 
 def hedged(statement: str, start: int, end: int) -> bool:
@@ -159,7 +178,12 @@ def hedged(statement: str, start: int, end: int) -> bool:
             continue  # "Perhaps surprisingly, ...": the hedge qualifies the adverb
         scope = hedge.end() + len(re.match(r"\s*,?", statement[hedge.end():]).group())  # "Maybe, 7"
         brk = _CLAUSE_BREAK.search(statement, scope)
-        if scope <= start < (brk.start() if brk else len(statement)):
+        stop = brk.start() if brk else len(statement)
+        if (hedge.group()[:1].lower() in "cm" and not hedge.group().lower().startswith(("maybe", "most", "more"))
+                and not re.match(r"\s*that\b", statement[scope:])):
+            verb = _RESULT_MARK.search(statement, scope, stop)  # "the points that could be in D is 19": the modal
+            stop = verb.start() if verb else stop  # belongs to a relative clause; the result comes after "is"
+        if scope <= start < stop:
             return True
         if hedge.start() >= end and _TRAILING_GAP.fullmatch(statement, end, hedge.start()):
             return True  # "7, probably"
@@ -182,6 +206,16 @@ def any_hedged(statement: str) -> bool:
     """
     return any(hedged(statement, m.start(), m.end()) for m in _CANDIDATE.finditer(statement)) or \
         statement.rstrip(" .*$)").endswith("?")
+
+
+def doubted(text: str) -> bool:
+    """Doubt about the answer, or a hedged alternative value, in text after a committed block (``(I am not sure,
+    it might be 75)``); a remark that names no alternative and no doubt (``Hope this helps!``) is none.
+
+    >>> doubted(" (I am not sure, it might be 75)"), doubted(" Done."), doubted(" Maybe 7?")
+    (True, False, True)
+    """
+    return bool(_DOUBT.search(text)) or any_hedged(text[:2000])
 
 
 def has_hedge(text: str) -> bool:
@@ -226,9 +260,11 @@ def candidates(sentence: str, spans: list[str]) -> list[Candidate]:
             role = Role.LABEL
         elif _BOUNDED_BEFORE.search(before[-40:]) or _BETWEEN_SECOND.search(before):
             role = Role.BOUND
+        elif found and _CONTEXT_BEFORE.search(before[-40:]):
+            role = Role.CONTEXT
         else:
             role = Role.ASSERTED
-        end = _unit_end(sentence, match.start(), match.end(), spans) if role is Role.ASSERTED else match.end()
+        end = _unit_end(sentence, match.start(), match.end(), spans) if role in _VALUES else match.end()
         found.append(Candidate(match.start(), end, unmask(sentence[match.start(): end], spans, bodies=True), key, role))
     return found
 
@@ -246,6 +282,8 @@ def asserted_value(sentence: str, spans: list[str]) -> str | None:
     """
     found = candidates(sentence, [*spans])
     values = [c for c in found if c.role is Role.ASSERTED]
+    if len(values) > 1 and any(c.role is Role.CONTEXT for c in found):
+        values = [c for c in found if c.role in _VALUES]  # two asserted values: the phrases decide nothing
     rejected = {c.key for c in found if c.role is Role.REJECTED}
     if not values or any(value.key in rejected for value in values):
         return None  # no value left, or one value both asserted and denied ("It is 15, not 15")
@@ -258,6 +296,10 @@ def asserted_value(sentence: str, spans: list[str]) -> str | None:
             chosen = rhs  # "... = 72 clips in April and May", "the sum of the 10 terms is $55$"
     if chosen is None and len(values) == 1:
         chosen = values
+    bold = [value for value in values if _BOLD_BEFORE.search(sentence, 0, value.start) and
+            _BOLD_AFTER.match(sentence, value.end)]
+    if chosen is None and len(bold) == 1:
+        chosen = bold  # "... 79 * 2 - 66 هو **92**": a chat model marks its result in bold
     if chosen is None:
         gaps = (sentence[left.end: right.start] for left, right in zip(values, values[1:], strict=False))
         if len(values) > MAX_VALUES or not all(_CONJUNCTION_GAP.match(gap) for gap in gaps):
@@ -266,6 +308,9 @@ def asserted_value(sentence: str, spans: list[str]) -> str | None:
     if any(hedged(sentence, value.start, value.end) for value in chosen):
         return None
     return ", ".join(distinct(value.text for value in chosen))
+
+
+_VALUES = (Role.ASSERTED, Role.CONTEXT)
 
 
 def distinct(answers) -> list[str]:

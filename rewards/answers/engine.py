@@ -22,6 +22,7 @@ from rewards.answers.counters import abbreviate, timeout_count
 from rewards.answers.extract import extract_answer, gold_answer
 from rewards.answers.normalize import Answer, normalize
 from rewards.answers.outcome import Outcome, Status
+from rewards.answers.pairing import read_pair
 from rewards.answers.pool import pool
 from rewards.answers.worker import SELF_CHECK, judge
 
@@ -191,7 +192,7 @@ def _read(pair, config: VerifyConfig) -> _Read | Outcome:
             return Outcome(Status.NO_ANSWER, gold=target, path=step,
                            detail=f"answer longer than {config.max_answer_chars} characters")
         step = "normalization"
-        return _Read(answer, target, (normalize(answer), normalize(target)))
+        return _Read(answer, target, read_pair(answer, target))
     except Exception as exc:  # this pair's bug costs this pair only: an error outcome, logged and counted
         return Outcome(Status.ERROR, answer, target, step, _failure(step, exc, pred, gold))
 

@@ -14,14 +14,16 @@ from rewards.answers.commitment import (
     NEGATED_AFTER,
     NEGATED_BEFORE,
     VALUE,
+    any_hedged,
     asserted_value,
     commit_formula,
     distinct,
+    doubted,
     has_hedge,
     hedged,
 )
 from rewards.answers.normalize import normalize, unwrap_math
-from rewards.answers.spans import is_prose, mask_math, plain, unmask
+from rewards.answers.spans import CJK, is_prose, mask_math, plain, unmask
 
 __all__ = ["DEFAULT", "ExtractionConfig", "extract_answer", "gold_answer", "is_prose"]
 
@@ -67,6 +69,27 @@ _CHOICE_STATEMENT = re.compile(
     r"(?:^|\b(?:so|thus|therefore|hence)\W+)(?:(?:the\s+)?(?:option|choice|answer)\s+)?\(?(?-i:([A-J]))\)?\s+is\s+(?:the\s+)?"
     r"(?:correct|right|best)(?:\s+(?:answer|option|choice|one))?$"
     r"|(?:\bis|'s|\bchoose|\bpick|\bselect|\bgo with)\s+(?:option\s+|choice\s+)?\(?(?-i:([A-J]))\)?$", re.IGNORECASE)
+# An option letter that opens an answer, after an assertion word at most: "D. ...", "for sure D, ...", "B。 ..."
+_CHOICE_FIRST = re.compile(r"^[\s*]*(?:(?:for sure|surely|definitely|clearly|certainly|obviously|option|choice)\s+)?"
+                           r"\(?(?-i:([A-J]))\)?[\s*]*(?:[.,:;)。，：]|$)", re.IGNORECASE)
+_NEGATED_LIST = re.compile(r"(?:\bnot|n't|\bnever|\bcannot|\bneither|\bnor)\s+(?:[\w']+\s+){0,6}"
+                           r"(?:(?-i:[A-J])\s*(?:,|or|nor|and)\s*)*$", re.IGNORECASE)  # "it can't be A or B": both
+_OPTION_LETTER = re.compile(r"(?<![A-Za-z\\])(?-i:[A-J])(?![A-Za-z])")
+# A closing line addressed to the reader, after the answer: it names no value and is skipped
+_CLOSER = re.compile(
+    r"[\s*]*(?:(?:I )?hope (?:this|that|it) helps|I hope (?:it|this|that) is (?:correct|right|helpful)|"
+    r"let me know[^.!?\n]{0,80}|feel free[^.!?\n]{0,80}|"
+    r"do you have (?:any )?(?:other|more|further) questions(?: or requests)?|is there anything else[^.!?\n]{0,60}|"
+    r"happy to help[^.!?\n]{0,40}|(?:good luck|thanks?(?: you)?)[^.!?\n]{0,40})[\s.!?*]*"
+    r"(?:(?:let me know|feel free|do you have|is there anything)[^.!?\n]{0,80}[\s.!?*]*)?", re.IGNORECASE)
+_ASIDE = re.compile(r"\([^()]*\)[.!]?")
+# A chat template's end-of-turn token, or a new user turn, that a generation ran past
+# (the end of the model's turn, or another speaker's turn starting; "<|im_start|>answer" is the model's own section)
+_TURN_END = re.compile(r"<\|(?:im_end|eot_id|end_of_text|endoftext|end|user)\|>|<end_of_turn>|</s>|"
+                       r"<\|im_start\|>\s*(?:user|system)|<\|start_header_id\|>\s*(?:user|system)|<start_of_turn>\s*user")
+_STRAY_TAG = re.compile(r"</?[a-z_]{1,12}>")  # "The answer is $4.</answer>": a tag is never part of an answer
+# a short sentence with a verb ("Caroline is 24.") is read as a statement, not as a formula
+_STATEMENT = re.compile(r"\b[A-Za-z]{2,}\s+(?:is|are|was|were|has|have|had|equals|costs?|makes)\s", re.IGNORECASE)
 # A JSON answer field ({"reasoning": ..., "answer": "42"}), as prompts that ask for JSON output get it
 _JSON_ANSWER = re.compile(r'"(?:final[_ ]?)?answer"\s*:\s*("(?:[^"\\\n]|\\.){0,1000}"|-?\.?\d[\d.,/eE+\-]{0,40})', re.IGNORECASE)
 _LATEX_COMMAND = re.compile(r"(?<!\\)\\[a-zA-Z]{2,}")
@@ -76,13 +99,16 @@ _LEADING_FILLER = re.compile(
     r"(?:final )?answer|result)\b[\s,:*]*)+", re.IGNORECASE)
 _RESULT_CLAUSE = re.compile(
     r"[,;]\s*(?:and\s+)?(?:so|thus|therefore|hence|which (?:means|gives|is)|giving|making|for a total of)\b[\s,]*"
-    r"|(?:因此|所以|因而|于是|故)[，,\s]*",
+    # "therefore" in the languages multilingual benchmarks use (zh, ja, ar, hi, fr, es, pt, de, ru)
+    r"|(?:因此|所以|因而|于是|故|したがって|よって|つまり|لذا|إذن|وبالتالي|इसलिए|अतः)[，,،\s]*"
+    r"|\b(?:donc|ainsi|par conséquent|por lo tanto|por tanto|así que|entonces|portanto|daher|somit|deshalb|"
+    r"поэтому|итак|значит)\b[,\s]*",
     re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)]|\(?[a-z]\))\s+")
-_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；]")
-_SENTENCE_BREAK = re.compile(r"[.?](?=\s+\S)|!(?=\s+[A-Z])|[。！？](?=\s*\S)")  # "n ! }" in a formula is a factorial
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；।؟؛]")
+_SENTENCE_BREAK = re.compile(r"[.?](?=\s+\S)|!(?=\s+[A-Z])|[。！？।؟](?=\s*\S)")  # "n ! }" in a formula is a factorial
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
-_WORDS = re.compile(r"[A-Za-z]{2,}|[\u3040-\u30ff\u4e00-\u9fff]+")  # a word, or a run of CJK characters
+_WORDS = re.compile(rf"[{CJK}]+|[^\W\d_{CJK}]{{2,}}")  # a word in any script, or a run of CJK characters
 _MATHY = re.compile(r"[\d$\\]")
 _COMMANDS = re.compile(r"\\[a-zA-Z]+")
 
@@ -167,10 +193,19 @@ def gold_answer(gold: str) -> str | None:
 
 
 def _extract(text: str, config: ExtractionConfig) -> str | None:
+    turn_end = _TURN_END.search(text)
+    if turn_end and text[: turn_end.start()].strip():
+        text = text[: turn_end.start()]  # a chat template's end-of-turn token: what follows is no longer the answer
     found = _answer_region(text, config.answer_tag)
     if found is None:
         return None
     region, blocks = found
+    if isinstance(blocks, str):  # an answer tag left open: only a closed box in it is a commitment
+        boxes = [box for box in (_closed_boxes(blocks) or []) if box[0]]
+        answer = _boxed_answer(blocks, boxes, config) if boxes else None
+        return answer.strip() if answer and len(answer.strip()) <= config.max_answer_chars else None
+    if blocks and doubted(region[blocks[-1][2]:]):
+        return None  # "<answer>80</answer> (I am not sure, it might be 75)": the text withdraws the commitment
     if blocks:  # several blocks since the last revision are one multi-valued answer, as boxes are
         group = _since_revision(region, blocks)
         answers = [_read(content, True, config) for content, _, _ in group] if group else [None]
@@ -185,10 +220,11 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
     return answer if 0 < len(answer) <= config.max_answer_chars else None
 
 
-def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]] | None:
+def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]] | str] | None:
     """Where the committed answer may be: the text after the last ``</think>`` (else the whole text) and its
-    closed ``<tag>`` blocks as (content, start, end); ``None`` when the text ends inside ``<think>`` or an
-    unclosed ``<tag>``, or nothing follows ``</think>``."""
+    closed ``<tag>`` blocks as (content, start, end), or, when the text ends inside an unclosed ``<tag>``, the
+    text after it (a string: only a closed box there commits); ``None`` when the text ends inside ``<think>``
+    or nothing follows ``</think>``."""
     think_open, think_close = text.rfind("<think>"), text.rfind("</think>")
     if think_open > think_close:
         return None  # still thinking (truncated): nothing in the reasoning is a committed answer
@@ -197,8 +233,8 @@ def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]
         if not text.strip():
             return None  # the answer is only in the reasoning
     opening, closing = f"<{tag}>", f"</{tag}>"
-    if text.rfind(opening) > text.rfind(closing):
-        return None  # an unclosed answer tag: the model may not have finished writing it
+    if text.rfind(opening) > text.rfind(closing):  # the model may not have finished writing the tag's content
+        return text, text[text.rfind(opening) + len(opening):]
     blocks, start = [], None
     for mark in re.finditer(re.escape(opening) + "|" + re.escape(closing), text):
         if mark.group() == opening:
@@ -258,12 +294,19 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
     if tagged:
         if not content:
             return None
-        if (not is_prose(content) and not _SENTENCE_BREAK.search(content)) or not _MATHY.search(content):
+        if ((not is_prose(content) and not _SENTENCE_BREAK.search(content) and not _STATEMENT.search(content))
+                or not _MATHY.search(content)):
             return commit_formula(content)  # a formula, or a worded answer ("does not exist")
-        return _final_statement(content)
+        return _final_statement(content)  # a sentence: "The total is 42 apples.", "Caroline is 24."
     if _looks_bare(content):
         return commit_formula(content)
-    return _final_statement(region) if config.final_statement else None
+    if not config.final_statement:
+        return None
+    stated = _final_statement(region)
+    choice = _CHOICE_FIRST.match(content) if stated is None else None
+    if choice and _rejects_only(content[choice.end():]):
+        return choice.group(1)  # an option letter first, then only why the others are wrong: "D. it can't be A"
+    return stated
 
 
 def _unless_retracted(answer: str | None, tail: str, config: ExtractionConfig) -> str | None:
@@ -394,7 +437,8 @@ def _phrase_answer(region: str) -> tuple[str, int] | None:
     or line, and where it ends; ``None`` when there is no such phrase or it commits to nothing (a question, a
     hedge that qualifies the value, a negation). ``A:`` that opens a list of options (``B: ...`` follows) is none."""
     matches = [m for m in _PHRASE.finditer(region)
-               if not (m.group().strip(" \t*:").strip() == "A" and _OPTION_LINE.search(region))]
+               if not (m.group().strip(" \t*:").strip() == "A" and _OPTION_LINE.search(region))
+               and not (m.group()[:6].lower() == "result" and not _MATHY.search(region, m.end(), m.end() + 80))]
     if not matches:
         return None
     match = matches[-1]
@@ -402,7 +446,7 @@ def _phrase_answer(region: str) -> tuple[str, int] | None:
     lead = len(masked) - len(masked.lstrip(" \t\n*:"))
     stop = re.search(r"\n|[.!](?=\s|$)|[?？]|[。！]", masked[lead:])
     cut = lead + (stop.start() if stop else len(masked) - lead)
-    rest = masked[lead:cut].strip().strip("*").strip()
+    rest = _STRAY_TAG.sub("", masked[lead:cut]).strip().strip("*").strip()
     if not rest or (stop and stop.group() in "?？"):
         return None
     value_start = match.end() + len(unmask(masked[:lead], spans))
@@ -413,9 +457,25 @@ def _phrase_answer(region: str) -> tuple[str, int] | None:
     choice = _CHOICE.match(rest)
     if choice and (len(rest) <= 4 or rest[:3].startswith("(")):
         return choice.group(1), end
+    choice = _CHOICE_FIRST.match(rest)
+    if choice and not any_hedged(rest) and _rejects_only(rest[choice.end():]):
+        return choice.group(1), end  # "for sure D, it can't be A or B"
     text = unmask(rest, spans)
     answer = commit_formula(text) if not is_prose(text) else asserted_value(rest, spans)
     return (answer, end) if answer else None
+
+
+def _rejects_only(text: str) -> bool:
+    """``text`` names no value and no option letter except to reject it (``it can't be A or B``, ``不是 A``), and
+    revises nothing (``Wait, no, that's wrong.``)."""
+    masked, _ = mask_math(text)
+    if VALUE.search(masked) or _REVISION.search(masked) or _RETRACTION.search(masked) or has_hedge(masked):
+        return False
+    for letter in _OPTION_LETTER.finditer(masked):
+        before = masked[max(0, letter.start() - 40): letter.start()]
+        if not (_NEGATED_LIST.search(before) or re.search(r"(?:不是|不|非)\s*$", before)):
+            return False
+    return True
 
 
 def _gsm8k_marker(text: str) -> tuple[str, int] | None:
@@ -451,6 +511,8 @@ def _final_statement(text: str) -> str | None:
     """
     masked, spans = mask_math(text[-TAIL_CHARS:])
     lines = [line.strip() for line in masked.split("\n") if line.strip()]
+    while lines and _CLOSER.fullmatch(lines[-1]):
+        lines.pop()  # "Let me know if you have other questions.": addressed to the reader, it states nothing
     if not lines:
         return None
     line, bullet = lines[-1], _BULLET.match(lines[-1])
@@ -458,13 +520,19 @@ def _final_statement(text: str) -> str | None:
         line = line[bullet.end():]
         if len(lines) > 1 and _BULLET.match(lines[-2]) and _is_formula(unmask(line, spans)):
             return None
-    pieces = [piece for piece in re.split(r"(?<=[.!?;])\s+|(?<=[。！？；])", line) if piece.strip(" .!;*。！；")]
+    displays = "".join(chr(0xE000 + i) for i, span in enumerate(spans) if span.startswith(("$$", "\\[", "\\begin")))
+    ends = (r"(?<=[.!?;])\s+|(?<=[。！？；।؟؛])|\s+(?=(?:Therefore|Thus|Hence|So|In conclusion|Finally),?\s)"
+            + (rf"|(?<=[{displays}])\s+(?=[A-Z])" if displays else ""))  # a run-on line: a new sentence at "Therefore"
+    pieces = [piece for piece in re.split(ends, line) if piece.strip(" .!;*。！；।")]  # display math ends a sentence
+    while len(pieces) > 1 and (_ASIDE.fullmatch(pieces[-1].strip()) or _CLOSER.fullmatch(pieces[-1])) \
+            and not VALUE.search(pieces[-1]):
+        pieces.pop()  # "(Note: this is the final answer.)", "I hope it is correct.": no statement of a value
     if not pieces:
         return None
     sentence = pieces[-1].strip()
     if len(sentence) > MAX_STATEMENT_CHARS or sentence.endswith(("?", "？")) or sentence.rstrip(" *").endswith((":", "：")):
         return None
-    sentence = sentence.rstrip(" .!;*。！；")
+    sentence = sentence.rstrip(" .!;*。！；।")
     if _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
         return None
     clauses = list(_RESULT_CLAUSE.finditer(sentence))

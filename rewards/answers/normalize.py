@@ -4,7 +4,7 @@ It must never raise, never call SymPy, and never drop information that changes t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 MAX_ANSWER_CHARS = 2000
@@ -13,7 +13,8 @@ MAX_ANSWER_CHARS = 2000
 @dataclass(frozen=True)
 class Answer:
     """A normalized answer: ``text`` is canonical LaTeX (no units, ``\\%`` removed), ``unit`` the
-    canonical unit or ``""``, ``percent`` whether the answer was written as a percentage.
+    canonical unit or ``""``, ``percent`` whether the answer was written as a percentage, ``approximation`` the
+    decimal written after the value and dropped from ``text`` (``0.1667`` of ``\\frac16 \\approx 0.1667``).
 
     >>> normalize(r"\\$1{,}000")
     Answer(text='1000', unit='', percent=False)
@@ -22,6 +23,7 @@ class Answer:
     text: str
     unit: str = ""
     percent: bool = False
+    approximation: str = field(default="", repr=False)
 
 
 _UNICODE = {
@@ -43,7 +45,8 @@ _UNITS = {
     "s": ("s", "sec", "second", "seconds"), "min": ("min", "mins", "minute", "minutes"),
     "h": ("h", "hr", "hrs", "hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
     "year": ("year", "years"), "L": ("L", "liter", "liters", "litre", "litres"), "mL": ("mL", "ml", "milliliter", "milliliters"),
-    "mph": ("mph",), "km/h": ("km/h", "kmph"), "m/s": ("m/s",), "cent": ("cent", "cents"),
+    "mph": ("mph", "miles per hour", "mi/h"), "km/h": ("km/h", "kmph", "kph", "km/hr", "kilometers per hour",
+    "kilometres per hour"), "m/s": ("m/s", "meters per second", "metres per second"), "ft/s": ("ft/s", "feet per second"), "cent": ("cent", "cents"),
     "dollar": ("dollar", "dollars", "USD"), "degree": ("degree", "degrees", "deg"), "rad": ("rad", "radian", "radians"),
     "unit": ("unit", "units"),
 }
@@ -55,7 +58,7 @@ _UNIT_PHRASE = re.compile(
     r"^(?:(?P<before>square|sq|cubic|cu)\.?\s+)?(?P<word>" + _UNIT_WORDS + r")\.?"
     r"(?:\s+(?P<after>squared|cubed)|\s*\^\s*\{?\s*(?P<pow>[23])\s*\}?)?$")
 _TRAILING_UNIT = re.compile(
-    r"(?<=[\d}\s)])\s*(?:\\(?:text|textnormal|mbox|mathrm|textrm|operatorname)\s*\{(?P<wrapped>[^{}]{1,40})\}"
+    r"(?<=[\d}\s)])\s*(?:\\(?:text|textnormal|mbox|mathrm|textrm|textbf|textit|mathbf|operatorname)\s*\{(?P<wrapped>[^{}]{1,40})\}"
     r"|(?P<plain>(?:(?:square|sq|cubic|cu)\.?\s+)?(?:" + _UNIT_WORDS + r")(?:\s+(?:squared|cubed))?(?![A-Za-z])))"
     r"(?P<pow>\s*\^\s*\{?\s*[23]\s*\}?)?\s*\.?\s*$"
 )
@@ -63,7 +66,7 @@ _TRAILING_UNIT = re.compile(
 _NOUN_NUMBER = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?|(?:\d+\s*)?\\frac\{\d+\}\{\d+\})"
 _TRAILING_NOUN = re.compile(
     r"^(?P<number>" + _NOUN_NUMBER + r")"
-    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}))\s*\.?$"
+    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}(?:/[A-Za-z]{1,10}|\s+(?:per|of|a|an|each|every)\s+[A-Za-z]{2,20})?)|\s*(?P<cjk>[\u3040-\u30ff\u4e00-\u9fff]{1,6}))\s*[.。]?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
 _VECTOR = re.compile(r"\\begin\{pmatrix\}((?:(?!\\begin).)*?)\\end\{pmatrix\}", re.DOTALL)
@@ -75,7 +78,7 @@ _TEXT_CMD = re.compile(r"\\(?:text|textnormal|textbf|textit|textrm|mbox|mathrm|m
 _SPACES = re.compile(r"(?<!\\)\\[,;:!> ]|\\quad|\\qquad|~|\\hspace\s*\{[^{}]*\}")
 # a space before a fraction is a mixed number (``12 345/678``), not a thousands separator
 _THOUSANDS_MARKED = re.compile(
-    r"(?<=\d)(?:(?:\{,\}|,\\!|\\!,|\\,|\{\\,\}|,\{\}|\\ |')(?=\d{3}(?!\d))|[ \t](?=\d{3}(?![\d/])))")
+    r"(?<=\d)(?:(?:\{,\}|,\\!\s?|\\!,|\\!|\\,|\{\\,\}|,\{\}|\\ |')(?=\d{3}(?!\d))|[ \t](?=\d{3}(?![\d/])))")
 _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
@@ -105,6 +108,14 @@ _PLAIN_FUNCTION = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 _ANGLE_TUPLE = re.compile(r"^<([^<>=]+,[^<>=]+)>$")
 _MIXED_PLAIN = re.compile(r"(?:^|(?<=[,=(\[]))(\s*[-+]?\d+) +(\d+)/(\d+)(?=\s*(?:$|[,)\]]))")
+_WHOLE_TEXT = re.compile(r"^\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}$")
+_SET_BUILDER = re.compile(
+    r"^\\\{\s*([a-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(\1\s*(?:[<>]|\\(?:leq|geq|neq)).*?)\s*\\\}$")
+_DECIMAL_COMMA = re.compile(r"^([-+]?\d+),(\d{2})$")
+_MONEY_DECIMAL_COMMA = re.compile(r"^\s*(?:\\?\$|€|£|USD)\s*[-+]?\d+,\d{2}\s*$|^\s*[-+]?\d+,\d{2}\s*(?:€|\\?\$|£)\s*$")
+_MARKDOWN_BOLD = re.compile(r"^(?:\*\*|__|`+)\s*|\s*(?:\*\*|__|`+)$")  # "**(C)**", "`13`": markdown, never math
+_SEMICOLON_TUPLE = re.compile(r"\(([^(),;]+(?:;[^(),;]+)+)\)")  # (0;-2;6): a tuple written with semicolons
+_PLUS_MINUS_SET = re.compile(r"^\\\{([^{},]+?)\\pm([^{},]+)\\\}$")  # \{2 \pm 1\}: the set \{2+1, 2-1\}
 _PREFIX = re.compile(r"^(?:final answer|answer|ans|the answer is|result)\s*[:=]?\s*", re.IGNORECASE)
 
 
@@ -124,11 +135,16 @@ def normalize(answer: str) -> Answer:
 @lru_cache(maxsize=65536)
 def _normalize(text: str) -> Answer:
     text = _WHITESPACE.sub(" ", _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))  # keeps every regex linear
+    money = _MONEY_DECIMAL_COMMA.match(text) is not None  # "$57,00", "12,50 €": a decimal comma, not a list
     text = unwrap_math(text)
-    text = _strip_trailing_backslashes(unwrap_math(_PREFIX.sub("", text.strip())))
+    text = _strip_trailing_backslashes(unwrap_math(_PREFIX.sub("", _MARKDOWN_BOLD.sub("", text.strip()))))
+    text = _WHOLE_TEXT.sub(r"\1", text).strip()  # \text{12 apples}: the words inside are the answer
     text = _plain_math(text)
-    text = _exact_value(text)
+    text, approximation = _exact_value(text)
     text = re.sub(r"(?<!\\)\$", "", text)
+    text = re.sub(r"\\\$(?=\s*[-\d.])", "", text)  # a currency sign inside an expression: 2 \times 9 = \$18
+    text = _unwrapped_chain(text)
+    text = _SEMICOLON_TUPLE.sub(lambda m: "(" + m.group(1).replace(";", ",") + ")", text)
     text = re.sub(r"\\begin\{[bBvV]?matrix\}", r"\\begin{pmatrix}", text)
     text = re.sub(r"\\end\{[bBvV]?matrix\}", r"\\end{pmatrix}", text)
     text = text.replace("!=", "\\neq ").replace(">=", "\\geq ").replace("<=", "\\leq ")
@@ -144,6 +160,8 @@ def _normalize(text: str) -> Answer:
     text = _THOUSANDS_MARKED.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _CURRENCY_SUFFIX.sub("", _DOLLAR_PREFIX.sub("", text.strip()))
+    if money:
+        text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text, percent = _strip_percent(text)
     text, unit = _strip_unit(text)
     text = _MIXED_PLAIN.sub(_mixed_number, text)
@@ -155,6 +173,7 @@ def _normalize(text: str) -> Answer:
     text = re.sub(r"\\varnothing(?![a-zA-Z])|^\\\{\s*\\\}$|^\{\s*\}$", r"\\emptyset", text)
     text = _VECTOR.sub(_vector_as_tuple, text)
     text = _NUMBER_WORDS.get(text.lower(), text)
+    text = _SET_BUILDER.sub(r"\2", text)  # {x | x > 2} is the condition on x, which reads as its interval
     text = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", text)
     if text.startswith("{") and text.endswith("}") and _balanced(text[1:-1]) and "," in text:
         text = "\\{" + text[1:-1] + "\\}"
@@ -162,9 +181,11 @@ def _normalize(text: str) -> Answer:
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     if _THOUSANDS_PLAIN.match(text):
         text = text.replace(",", "")
-    text = re.sub(r"\s*([,=+\-*/^_(){}\[\]<>|])\s*", r"\1", text)
+    text = _PLUS_MINUS_SET.sub(r"\\{\1+\2,\1-\2\\}", text)
+    text = re.sub(r"\s*([,=+\-*/^_(){}\[\]<>|&])\s*", r"\1", text)
+    text = re.sub(r"\s*(\\\\)\s*", r"\1", text)  # a matrix row break
     text = re.sub(r"\\(le|ge|ne|leq|geq|neq|cup|cap|in|times|cdot|div|pm)\s+", r"\\\1 ", text)
-    return Answer(text=text, unit=unit, percent=percent)
+    return Answer(text=text, unit=unit, percent=percent, approximation=approximation)
 
 
 _TEX_TOKEN = re.compile(r"\\[a-zA-Z]+|\\.|\s+|.", re.DOTALL)
@@ -196,6 +217,18 @@ def typeset(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _unwrapped_chain(text: str) -> str:
+    """``(35 + 70 = 105)``: a chain of equal values in parentheses is the chain (never a tuple: no top-level comma)."""
+    if not (text.startswith("(") and text.endswith(")") and "=" in text):
+        return text
+    depth = 0
+    for i, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if depth == 0 and i < len(text) - 1 or (depth == 1 and char == ","):
+            return text
+    return text[1:-1].strip()
+
+
 def unwrap_math(text: str) -> str:
     r"""Strip ``$...$``, ``\(...\)``, ``\[...\]`` and a whole-answer ``\boxed{...}``.
 
@@ -225,17 +258,19 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def _exact_value(text: str) -> str:
-    r"""An exact value followed by its decimal approximation is the exact value; a relation such as
-    ``f(x) \sim x^2`` or ``X \sim N(0, 1)`` stays whole.
+def _exact_value(text: str) -> tuple[str, str]:
+    r"""An exact value followed by its decimal approximation is the exact value (and the approximation, kept
+    apart); a relation such as ``f(x) \sim x^2`` or ``X \sim N(0, 1)`` stays whole.
 
-    >>> _exact_value(r"\frac{1}{6} \approx 0.1667"), _exact_value(r"\frac13 (approximately 0.33)"), _exact_value(r"f(x) \sim x^{2}")
-    ('\\frac{1}{6}', '\\frac13', 'f(x) \\sim x^{2}')
+    >>> _exact_value(r"\frac{1}{6} \approx 0.1667"), _exact_value(r"\frac13 (approximately 0.33)")
+    (('\\frac{1}{6}', '0.1667'), ('\\frac13', '0.33'))
+    >>> _exact_value(r"f(x) \sim x^{2}")
+    ('f(x) \\sim x^{2}', '')
     """
     parts = _APPROX.split(text, maxsplit=1)
     if len(parts) == 2 and parts[0].strip() and _APPROXIMATION.match(parts[1]):
-        return parts[0].strip()
-    return text
+        return parts[0].strip(), parts[1].strip().rstrip(".").rstrip(")").strip()
+    return text, ""
 
 
 def _degrees(text: str) -> str:
@@ -285,7 +320,7 @@ def _unit_name(phrase: str, outer_power: str) -> str | None:
 def _strip_noun(text: str) -> tuple[str, str]:
     r"""A number followed by a counted noun (``156 \text{ apples}``, ``12 students``): the noun is the unit."""
     match = _TRAILING_NOUN.match(text)
-    noun = match and (match.group("noun") or match.group("plain")).strip().lower()
+    noun = match and (match.group("noun") or match.group("plain") or match.group("cjk")).strip().lower()
     if not match or noun in _MATH_WORDS:
         return text, ""
     return match.group("number"), noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun

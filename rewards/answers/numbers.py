@@ -22,7 +22,10 @@ _POWER = re.compile(r"^(\d+)\^\{?(-?\d+)\}?$")
 # \overline{AB}, [ABC]); written before "=" it names what the value is, like a variable does.
 _QUANTITY = r"(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}|\\overline\{[A-Z]{2}\}|\[[A-Z]{3,4}\]|[A-Z]{2,3}"
 # a lone variable or a call (x, a_1, f(x), f(2)), or a named quantity
-_NAME = rf"(?:[a-zA-Z](?:_\{{?\w+\}}?)?(?:\([a-z0-9,.\-]*\))?|{_QUANTITY})"
+# a matrix by its letter, inverse or transpose (A^{-1}, M^T) is a name too
+_GREEK = (r"\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|kappa|lambda|mu|nu|xi|rho|sigma|"
+          r"tau|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Phi|Psi|Omega)(?![a-zA-Z])")
+_NAME = rf"(?:(?:[a-zA-Z]|{_GREEK})(?:_\{{?\w+\}}?)?(?:\([^()=<>]{{0,40}}\))?|[A-Z]\^\{{?(?:-1|T|\\top)\}}?|{_QUANTITY})"
 _ASSIGNMENT = re.compile(rf"^{_NAME}=(?!.*[=<>])")
 _NAMED = re.compile(rf"^({_NAME})=([^=<>]+)$")
 _CALL = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\(([a-z,]*)\)$")
@@ -39,8 +42,9 @@ _READER_WORD = re.compile(r"(?<![A-Za-z])(?:sqrt|pi|sin|cos|tan|sec|csc|cot|log|
 _MIXED = re.compile(r"^(\d+) ?\\frac\{(\d+)\}\{(\d+)\}$")
 _REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)\)|\\overline(\d))$")
 _CHOICE = re.compile(r"^\(?([A-J])\)?$")
-_CHOICE_LEAD = re.compile(r"^\(?([A-Ja-j])\)?(?:[.:)]\s*|\s+|$)(?!.*[=+*/^])")
+_CHOICE_LEAD = re.compile(r"^(?:(?:option|choice)\s*)?\(?([A-Ja-j])\)?(?:[.:)]\s*|\s+|$)(?!.*[=+*/^])", re.IGNORECASE)
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}"}
+_ANOTHER_OPTION = re.compile(r"(?:\b(?:and|or|&)\s*|,\s*)\(?[A-J]\)?(?![A-Za-z])")
 
 
 def decide(pred: Answer, gold: Answer) -> bool | None:
@@ -58,6 +62,8 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
     """
     if pred.unit and gold.unit and pred.unit != gold.unit:
         return False
+    if pred.approximation and gold.approximation and typeset(pred.approximation) != typeset(gold.approximation):
+        return False  # both write a value and its approximation, and the approximations differ (``\pi \approx 3.15``)
     if pred.percent == gold.percent and (pred.text == gold.text or typeset(pred.text) == typeset(gold.text)):
         return True  # the same text, or the same TeX spaced or braced differently (``m c^{2}``, ``mc^2``)
     choice = _choice(gold.text)
@@ -92,6 +98,8 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         ranges = interval(p), interval(g)
         return None if None in ranges else ranges[0] == ranges[1]
     a, b = value(p), value(g)
+    if _is_union(a) != _is_union(b) or (_is_union(a) and not same(a, b)):
+        return None  # [1,2] \cup [2,3] is [1,3]: unions of intervals are SymPy's to compare as sets
     if a is not None and b is not None:
         return any(same(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
     if _is_scalar(p) and _is_scalar(g):
@@ -99,6 +107,10 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return _same_expression(p, g, pred.percent and not both, gold.percent and not both)
     ea, eb = entries(p), entries(g)
     return None if ea is None or eb is None else compare_entries(ea, eb)
+
+
+def _is_union(v) -> bool:
+    return isinstance(v, tuple) and v[0] == "union"
 
 
 def _all(verdicts: list) -> bool | None:
@@ -109,7 +121,9 @@ def _all(verdicts: list) -> bool | None:
 _LESS = {"<": False, "\\lt": False, "\\le": True, "\\leq": True, "<=": True, "\\leqslant": True}
 _MORE = {">": False, "\\gt": False, "\\ge": True, "\\geq": True, ">=": True, "\\geqslant": True}
 _OPS = "|".join(sorted(map(re.escape, [*_LESS, *_MORE]), key=len, reverse=True))
-_CHAIN = re.compile(rf"^(?:(?P<a>[^<>=\\]+?)\s*(?P<op1>{_OPS})\s*)?(?P<var>[a-z])\s*(?P<op2>{_OPS})\s*(?P<b>[^<>=]+)$")
+# one variable, or the value of a function (0 < f(x) < 1: the range of f)
+_CHAIN = re.compile(rf"^(?:(?P<a>[^<>=\\]+?)\s*(?P<op1>{_OPS})\s*)?(?P<var>[a-z](?:\([a-z]\))?)\s*(?P<op2>{_OPS})\s*"
+                    r"(?P<b>[^<>=]+)$")
 
 
 def interval(text: str) -> tuple | None:
@@ -307,9 +321,12 @@ def _choice(text: str) -> str | None:
 
 
 def _picked_choice(text: str) -> str | None:
-    r"""The option letter a prediction names: ``B``, ``(b)``, ``B) 42``, ``\text{(B)}``."""
-    match = _CHOICE_LEAD.match(text.replace("\\text{", "").replace("\\textbf{", "").replace("}", ""))
-    return match.group(1).upper() if match else None
+    r"""The option letter a prediction names: ``B``, ``(b)``, ``B) 42``, ``\text{(B)}``, ``option B``."""
+    text = text.replace("\\text{", "").replace("\\textbf{", "").replace("}", "")
+    match = _CHOICE_LEAD.match(text)
+    if not match or _ANOTHER_OPTION.search(text, match.end()):
+        return None  # "(B) and (D)": two options are no choice of one
+    return match.group(1).upper()
 
 
 def _is_value(answer: Answer) -> bool:
@@ -366,13 +383,59 @@ def value(text: str):
     if len(text) > MAX_DIGITS:
         return None
     text = unwrap_doubled(text)
+    if "\\cap" in text or "\\setminus" in text:
+        return _set_algebra(text)
     if "\\cup" in text:
         parts = [value(part) for part in text.split("\\cup")]
-        return None if any(p is None or not isinstance(p, tuple) for p in parts) else ("union", tuple(parts))
+        if any(p is None or not isinstance(p, tuple) for p in parts):
+            return None
+        if all(kind == "set" for kind, _ in parts):  # {1,2} \cup {3} is the set {1,2,3}
+            return "set", tuple(item for _, items in parts for item in items)
+        return "union", tuple(parts)
     structure = _structure(text)
     if structure is not None:
         return structure
     return number(text)
+
+
+_SET_TOKEN = re.compile(r"\s*(\\\{(?:[^\\]|\\(?!\}))*?\\\}|\\(?:cup|cap|setminus)(?![a-zA-Z])|[()])")
+_SET_OPERATIONS = {"\\cup": frozenset.union, "\\cap": frozenset.intersection, "\\setminus": frozenset.difference}
+
+
+def _set_algebra(text: str):
+    r"""``(\{1,2\} \cup \{3,4\}) \setminus \{2,3\}`` over finite sets of numbers, left to right with parentheses,
+    as ``("set", members)``; None for anything else (intervals, unknowns: SymPy's).
+
+    >>> _set_algebra(r"(\{1,2\}\cup\{3,4\})\setminus\{2,3\}")
+    ('set', (Fraction(1, 1), Fraction(4, 1)))
+    """
+    tokens, at = [], 0
+    while at < len(text):
+        token = _SET_TOKEN.match(text, at)
+        if not token:
+            return None
+        tokens.append(token.group(1))
+        at = token.end()
+
+    def operand(i: int):
+        if i < len(tokens) and tokens[i] == "(":
+            inner, i = expression(i + 1)
+            return (inner, i + 1) if inner is not None and i < len(tokens) and tokens[i] == ")" else (None, i)
+        members = value(tokens[i]) if i < len(tokens) and tokens[i].startswith("\\{") else None
+        if not (isinstance(members, tuple) and members[0] == "set"):
+            return None, i
+        return frozenset(members[1]), i + 1
+
+    def expression(i: int):
+        result, i = operand(i)
+        while result is not None and i < len(tokens) and tokens[i] in _SET_OPERATIONS:
+            operation = _SET_OPERATIONS[tokens[i]]
+            right, i = operand(i + 1)
+            result = None if right is None else operation(result, right)
+        return result, i
+
+    result, end = expression(0)
+    return ("set", tuple(sorted(result))) if result is not None and end == len(tokens) else None
 
 
 def entries(text: str, depth: int = 0):

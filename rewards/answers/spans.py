@@ -16,7 +16,9 @@ _DOLLAR = re.compile(r"(?<!\\)\$")
 PLACEHOLDER = "[\ue000-\uf7ff]"
 PLACEHOLDERS = re.compile(PLACEHOLDER)
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
-_PROSE_WORD = re.compile(r"[A-Za-z]{2,}|[\u3040-\u30ff\u4e00-\u9fff]{2,}")  # a word, or a run of CJK characters
+# a word of two or more letters in any script, and each CJK character (a word on its own)
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+_PROSE_WORD = re.compile(rf"[{CJK}]|[^\W\d_{CJK}]{{2,}}")
 _COMMANDS = re.compile(r"\\[a-zA-Z]+")
 _TEXT_GROUP = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|textnormal|operatorname)\s*\{([^{}]*)\}")
 

@@ -87,7 +87,9 @@ class SlowAnswer(Answer):
 
 
 def test_a_timeout_is_counted_logged_and_not_cached(monkeypatch, caplog):
-    monkeypatch.setattr(engine, "normalize", lambda text: SlowAnswer(r"\sin 7x") if text == "slow" else normalize(text))
+    real = engine.read_pair
+    monkeypatch.setattr(engine, "read_pair", lambda answer, target: (SlowAnswer(r"\sin 7x"), normalize(target))
+                        if answer == "slow" else real(answer, target))
     before, timeouts = rewards.stats(), rewards.timeout_count()
     outcome = rewards.grade(r"\boxed{slow}", "1", timeout=0.5)
     assert (outcome.status, outcome.path) == (Status.TIMEOUT, "sympy") and not outcome.equal
@@ -156,7 +158,7 @@ def test_unavailable_workers_fall_back_to_a_bounded_thread(monkeypatch):
     assert _delta(before)["thread_fallbacks"] == 1
 
 
-@pytest.mark.parametrize("target,step", [("normalize", "normalization"), ("extract_answer", "extraction"),
+@pytest.mark.parametrize("target,step", [("read_pair", "normalization"), ("extract_answer", "extraction"),
                                          ("gold_answer", "extraction")])
 def test_one_pair_that_breaks_a_step_is_an_error_and_the_others_keep_their_verdicts(monkeypatch, caplog, target,
                                                                                      step):

@@ -68,3 +68,16 @@ def test_vectors_expression_entries_sets_and_tuples(gold, pred, expected):
 ])
 def test_multi_valued_answers(completion, gold, expected):
     assert verify(completion, gold) is expected
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    (r"\boxed{\{1,2\}\cup\{3\}}", r"\{1,2,3\}", True),  # a union of finite sets is the set of their members
+    (r"\boxed{\{1,2\}\cup\{4\}}", r"\{1,2,3\}", False),
+    (r"\boxed{[1,2]\cup[2,3]}", "[1,3]", True),  # overlapping intervals: SymPy compares the sets
+    (r"\boxed{[1,2]\cup[3,4]}", "[1,4]", False),
+    (r"\boxed{\{x \mid x > 2\}}", r"(2, \infty)", True),  # set-builder notation is its condition
+    (r"\boxed{\{x \in \mathbb{R} : x \geq 2\}}", r"[2,\infty)", True),
+    (r"\boxed{\{x \mid x > 3\}}", r"(2,\infty)", False),
+])
+def test_unions_and_set_builder_notation(pred, gold, expected):
+    assert verify(pred, gold) is expected
