@@ -50,6 +50,9 @@ EQUAL = [
     (r"f(x) \sim x^{2}", r"f(x)\sim x^2"),
     (r"\frac{a}{b} + \frac{c}{d}", r"\frac{c}{d}+\frac{a}{b}"),
     (r"2 \pi r", r"2r\pi"),
+    (r"\pi \approx 3.14", r"\pi\approx3.14"),
+    (r"\vec{F} = m \vec{a}", r"\vec F=m\vec a"),
+    (r"\frac{d^{2}x}{dt^{2}} = -\omega^{2} x", r"\frac{d^2x}{dt^2}=-\omega^2x"),
 ]
 
 # (transcription, gold): a different formula, however alike it looks.
@@ -91,13 +94,22 @@ NOT_EQUAL = [
     (r"x = \frac{-b + \sqrt{b^{2} - 4ac}}{2a}", r"x=\frac{-b\pm\sqrt{b^2-4ac}}{2a}"),
     (r"\bar{x} = \frac{1}{n} \sum_{i=1}^{n} x_{i}^{2}", r"\bar x=\frac1n\sum_{i=1}^n x_i"),
     (r"\alpha_{1}^{2}", r"\alpha_i^2"),
+    (r"\pi \approx 3.15", r"\pi\approx3.14"),  # the approximation is part of the formula
+    (r"\frac{d^{2}x}{dt^{2}} = \omega^{2} x", r"\frac{d^2x}{dt^2}=-\omega^2x"),
+    (r"1 + 2 + \cdots + n = \frac{n(n-1)}{2}", r"1+2+\cdots+n=\frac{n(n+1)}{2}"),
 ]
 
 ACCURACY = rewards.get("accuracy", tag="latex")
 
 
-def _rows(table):
-    return [pytest.param(pred, gold, id=f"{pred} | {gold}") for pred, gold in table]
+# extract.py reads a bare formula ending in a lone letter after a space (``\vec a``) as an unfinished sentence ("... a")
+# and finds no answer; left to the owner of extraction
+BARE_LONE_LETTER = pytest.mark.xfail(strict=True, reason="extract.py: a bare formula ending in ' a' reads as unfinished")
+
+
+def _rows(table, known=()):
+    return [pytest.param(pred, gold, id=f"{pred} | {gold}", marks=[BARE_LONE_LETTER] if (pred, gold) in known else [])
+            for pred, gold in table]
 
 
 @pytest.mark.parametrize("pred,gold", _rows(EQUAL))
@@ -106,7 +118,7 @@ def test_the_same_formula_is_equal(pred, gold):
     assert rewards.verify(pred, gold)
 
 
-@pytest.mark.parametrize("pred,gold", _rows(EQUAL))
+@pytest.mark.parametrize("pred,gold", _rows(EQUAL, known=[(r"\vec{F} = m \vec{a}", r"\vec F=m\vec a")]))
 def test_the_same_formula_is_equal_either_way(pred, gold):
     assert ACCURACY([f"<latex>{gold}</latex>"], solution=[pred]) == [1.0]
     assert rewards.verify(gold, pred)
@@ -132,6 +144,11 @@ def test_a_formula_equals_itself_and_its_respacing(formula):
     assert ACCURACY([f"<latex>{formula}</latex>"], solution=[formula]) == [1.0]
     assert ACCURACY([f"<latex> {_im2latex(formula)} </latex>"], solution=[formula]) == [1.0]
     assert ACCURACY([f"<latex>{formula}</latex>"], solution=[_im2latex(formula)]) == [1.0]
+
+
+@BARE_LONE_LETTER
+def test_a_bare_formula_ending_in_a_letter_is_an_answer():
+    assert rewards.extract_answer(r"\vec F=m\vec a") == r"\vec F=m\vec a"
 
 
 def test_a_spaced_factorial_inside_a_tag_block_is_no_sentence_end():
