@@ -113,6 +113,7 @@ _SET_BUILDER = re.compile(
     r"^\\\{\s*([a-z])\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:|\\colon)\s*(\1\s*(?:[<>]|\\(?:leq|geq|neq)).*?)\s*\\\}$")
 _DECIMAL_COMMA = re.compile(r"^([-+]?\d+),(\d{2})$")
 _MONEY_DECIMAL_COMMA = re.compile(r"^\s*(?:\\?\$|€|£|USD)\s*[-+]?\d+,\d{2}\s*$|^\s*[-+]?\d+,\d{2}\s*(?:€|\\?\$|£)\s*$")
+_BARE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _MARKDOWN_BOLD = re.compile(r"^(?:\*\*|__|`+)\s*|\s*(?:\*\*|__|`+)$")  # "**(C)**", "`13`": markdown, never math
 _SEMICOLON_TUPLE = re.compile(r"\(([^(),;]+(?:;[^(),;]+)+)\)")  # (0;-2;6): a tuple written with semicolons
 _PLUS_MINUS_SET = re.compile(r"^\\\{([^{},]+?)\\pm([^{},]+)\\\}$")  # \{2 \pm 1\}: the set \{2+1, 2-1\}
@@ -134,6 +135,8 @@ def normalize(answer: str) -> Answer:
 
 @lru_cache(maxsize=65536)
 def _normalize(text: str) -> Answer:
+    if _BARE_NUMBER.fullmatch(text):
+        return Answer(text)  # "42", "-7", "18.00": already canonical (most GSM8K-style answers and golds)
     text = _WHITESPACE.sub(" ", _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))  # keeps every regex linear
     money = _MONEY_DECIMAL_COMMA.match(text) is not None  # "$57,00", "12,50 €": a decimal comma, not a list
     text = unwrap_math(text)

@@ -47,6 +47,8 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
         picked = _LETTER.match(_TEXT_COMMAND.sub(lambda m: m.group(1), unwrap_math(answer)).strip())
         target = letter if picked or len(answer.strip()) == 1 else text
     pred, gold = normalize(answer), normalize(target)
+    if "=" not in pred.text + gold.text and "," not in pred.text and (" or " not in answer):
+        return pred, gold  # nothing named, listed or restated: the pair as normalized (the common case)
     if _restates(answer, gold):
         return gold, gold
     pred, gold = _as_read_against(pred, gold), _as_read_against(gold, pred)

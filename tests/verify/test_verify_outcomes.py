@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from pickled_tasks import Sleep
 
 import rewards
 from rewards.answers import counters, engine
@@ -19,16 +20,6 @@ from rewards.answers.pool import PoolConfig, WorkerPool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYMBOLIC = (r"\boxed{\tan x \cos x}", r"\sin x")
-
-
-class Sleep:
-    """Unpickles, inside the worker, to ``time.sleep(seconds)``: a task that holds its worker that long."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def __reduce__(self):
-        return time.sleep, (self.seconds,)
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from pickled_tasks import Sleep
 
 from rewards.answers import counters
 from rewards.answers import pool as pool_module
@@ -24,16 +25,6 @@ from rewards.answers.pool import PoolConfig, WorkerPool, _Batch, _Task, _Worker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYMBOLIC = (normalize(r"\sin 2x"), normalize(r"2\sin x\cos x"))
-
-
-class Sleep:
-    """Unpickles to ``time.sleep(seconds)``: a task that holds its worker that long."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def __reduce__(self):
-        return time.sleep, (self.seconds,)
 
 
 class Hash:

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from pickled_tasks import Sleep
 
 from rewards.answers import counters, engine
 from rewards.answers.normalize import normalize
@@ -16,16 +17,6 @@ from rewards.answers.outcome import Status
 from rewards.answers.pool import PoolConfig, WorkerPool
 
 SYMBOLIC = (normalize(r"\sin 2x"), normalize(r"2\sin x\cos x"))
-
-
-class Sleep:
-    """Unpickles to ``time.sleep(seconds)``."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def __reduce__(self):
-        return time.sleep, (self.seconds,)
 
 
 class Pair:
