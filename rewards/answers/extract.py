@@ -75,6 +75,9 @@ _CHOICE_FIRST = re.compile(r"^[\s*]*(?:(?:for sure|surely|definitely|clearly|cer
 _NEGATED_LIST = re.compile(r"(?:\bnot|n't|\bnever|\bcannot|\bneither|\bnor)\s+(?:[\w']+\s+){0,6}"
                            r"(?:(?-i:[A-J])\s*(?:,|or|nor|and)\s*)*$", re.IGNORECASE)  # "it can't be A or B": both
 _OPTION_LETTER = re.compile(r"(?<![A-Za-z\\])(?-i:[A-J])(?![A-Za-z])")
+# a formula is unfinished only at an operator or a conjunction (``\vec F = m\vec a`` ends in a letter, not "a")
+_ENUMERATION = re.compile(r"\(\d{1,2}\)|^\s*\d{1,2}[.)]\s", re.MULTILINE)  # "(1) open door (2) sit down"
+_FORMULA_UNFINISHED = re.compile(r"(?:[=+\-*/^(,:]|\b(?:and|or))\s*$")
 # A closing line addressed to the reader, after the answer: it names no value and is skipped
 _CLOSER = re.compile(
     r"[\s*]*(?:(?:I )?hope (?:this|that|it) helps|I hope (?:it|this|that) is (?:correct|right|helpful)|"
@@ -295,7 +298,7 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
         if not content:
             return None
         if ((not is_prose(content) and not _SENTENCE_BREAK.search(content) and not _STATEMENT.search(content))
-                or not _MATHY.search(content)):
+                or not _MATHY.search(_ENUMERATION.sub("", content))):
             return commit_formula(content)  # a formula, or a worded answer ("does not exist")
         return _final_statement(content)  # a sentence: "The total is 42 apples.", "Caroline is 24."
     if _looks_bare(content):
@@ -495,7 +498,8 @@ def _looks_bare(text: str) -> bool:
     return (0 < len(text) <= 120 and "\n" not in text and not is_prose(text) and not _FILLER.match(text)
             and (len(words) < 2 or _MATHY.search(text) is not None)
             and not _SENTENCE_BREAK.search(text)
-            and not _PLANNING.search(text) and not _UNFINISHED.search(text)
+            and not _PLANNING.search(text)
+            and not (_FORMULA_UNFINISHED if _is_formula(text) else _UNFINISHED).search(text)
             and not ("=" in text and _WORD3.search(_COMMANDS.sub(" ", plain(text)))))
 
 

@@ -31,6 +31,7 @@ PAID = [
     ("<think>ok</think>\n<answer>\nThe pattern repeats, so the digit is \\boxed{5}.", "5", "open tag, closed box"),
     ("<answer> Mia is 31. </answer>", "31", "a tagged sentence"),
     ("<answer>42</answer>\n\nHope this helps!", "42", "a closer after the block"),
+    ("<answer>(1) open door (2) sit down</answer>", "(1) open door (2) sit down", "an enumerated worded answer"),
     # several values of one statement
     ("Answer: Tom has 91 trees left after 10 years.", "91", "context: after 10 years"),
     ("Answer: It will take Lea 227 minutes to paint all 12 chairs.", "227", "context: to paint all 12"),
@@ -76,6 +77,7 @@ UNPAID = [
     ("<answer>\\boxed{5", "5", "an unclosed box in an open tag"),
     ("<answer>80</answer> (I am not sure, it might be 75)", "80", "doubt after the block"),
     ("<answer>80</answer> Maybe 75?", "80", "a hedged alternative after the block"),
+    ("<answer>(1) open door (2) stand up</answer>", "(1) open door (2) sit down", "another enumerated answer"),
     ("D. Wait, no, that's wrong.", "D", "a letter first, then retracted"),
     ("A. First we add 3 and 4. Then we get 7.", "A", "an enumeration label, then a value"),
     ("\\boxed{\\text{(B) and (D)}}", "B", "two options are no choice"),
