@@ -15,6 +15,7 @@ from typing import Any
 import rewards
 from evalsuite import metrics as metrics_mod
 from evalsuite import stats, svg
+from evalsuite.report import format_p
 from evalsuite.comparison import compare
 from evalsuite.correctness import Correctness, summary_correctness
 from evalsuite.errors import EvalError
@@ -115,7 +116,8 @@ def _metrics_section(summary: dict, records: list[dict]) -> str:
         )
     return ("<section id=\"metrics\"><h2>Metrics</h2><table class=\"metrics\"><thead><tr><th>metric</th><th>value</th>"
             "<th>± stderr</th><th>95% CI</th><th>0 ─ 1</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            "<p class=\"hint\">stderr = s/√m over prompts; 95% CI = bootstrap over prompts (2000 resamples, seed 0).</p>"
+            "<p class=\"hint\">stderr = s/√m over prompts; 95% CI = Wilson's score interval over prompts (at the prompts' "
+            "effective size for avg@n and pass@k).</p>"
             "</section>")
 
 
@@ -124,16 +126,19 @@ def _comparison_section(comparison: dict) -> str:
     for metric, a, b in comparison["metrics"]:
         diff = comparison["paired"].get(metric)
         delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
-        noise = "" if diff is None or diff.ci95 is None else ("yes" if diff.significant else "no")
+        noise = "" if diff is None or diff.p_value is None else ("yes" if diff.significant else "no")
         ci = "" if diff is None or diff.ci95 is None else f"[{diff.ci95[0]:+.4f}, {diff.ci95[1]:+.4f}]"
+        p = "" if diff is None else format_p(diff.p_value)
         rows.append(f"<tr><td>{escape(metric)}</td><td class=\"num\">{_fmt(a)}</td><td class=\"num\">{_fmt(b)}</td>"
                     f"<td class=\"num\">{'' if delta is None else f'{delta:+.4f}'}</td><td class=\"num\">{ci}</td>"
-                    f"<td class=\"noise-{noise}\">{noise}</td></tr>")
+                    f"<td class=\"num\">{p}</td><td class=\"noise-{noise}\">{noise}</td></tr>")
     a_name, b_name = comparison["names"]
     warnings = "".join(f"<p class=\"warning\">warning: {escape(w)}</p>" for w in comparison.get("warnings", []))
     return (f"<section id=\"comparison\"><h2>A vs B</h2><p class=\"meta\">A: {escape(a_name)}<br>B: {escape(b_name)}</p>"
             f"{warnings}<table class=\"metrics\"><thead><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
-            "<th>paired 95% CI</th><th>beyond noise</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            "<th>paired 95% CI</th><th>p</th><th>beyond noise</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            "<p class=\"hint\">p: exact paired test over the prompts both runs graded (sign test for right/wrong "
+            "verdicts, permutation test for avg@n and pass@k); beyond noise = p &lt; 0.05.</p>"
             f"<p>{len(comparison['lost'])} prompt(s) right in A and wrong in B, {len(comparison['gained'])} the reverse"
             f"{_only(comparison)}.</p></section>")
 

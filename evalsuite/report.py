@@ -100,8 +100,8 @@ def print_summary(summary: dict, *, out=None) -> None:
 
 
 def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str], paired: dict | None = None) -> Table:
-    """Metric, A, B, delta; for the prompt-level metrics also the paired 95% interval of the delta and
-    whether it is outside the noise (the interval leaves out 0)."""
+    """Metric, A, B, delta; for the prompt-level metrics also the paired 95% interval of the delta, the exact
+    paired test's p-value, and whether the difference is beyond noise (p < 0.05)."""
     paired = paired or {}
     table = Table(title="metric deltas (B - A)", caption=f"A: {names[0]}\nB: {names[1]}")
     table.add_column("metric")
@@ -109,14 +109,16 @@ def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str
     table.add_column("B", justify="right")
     table.add_column("delta", justify="right")
     table.add_column("paired 95% CI", justify="right", no_wrap=True)
+    table.add_column("p", justify="right", no_wrap=True)
     table.add_column("beyond noise", justify="center", no_wrap=True)
     for metric, a, b in rows:
         delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
         diff = paired.get(metric)
-        verdict = "" if diff is None or diff.ci95 is None else ("yes" if diff.significant else "no")
+        verdict = "" if diff is None or diff.p_value is None else ("yes" if diff.significant else "no")
         table.add_row(
             metric, format_value(a), format_value(b), "" if delta is None else f"{delta:+.4f}",
-            "" if diff is None else format_interval(diff.ci95, signed=True), verdict,
+            "" if diff is None else format_interval(diff.ci95, signed=True),
+            "" if diff is None else format_p(diff.p_value), verdict,
         )
     return table
 
@@ -124,10 +126,15 @@ def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str
 def print_comparison(result: dict, *, show: int = 20, out=None) -> None:
     """Metric deltas with their paired intervals, then the prompts whose verdict flipped (at most ``show``
     of each kind)."""
-    c = Console(file=out or sys.stdout, soft_wrap=True)
+    stream = out or sys.stdout
+    wide = None if getattr(stream, "isatty", lambda: False)() else 132  # a pipe or file: room for every column
+    c = Console(file=stream, soft_wrap=True, width=wide)
     for warning in result.get("warnings", []):
         c.print(f"warning: {warning}", markup=False)
     c.print(compare_table(result["metrics"], names=result["names"], paired=result.get("paired")))
+    tests = sorted({d.test for d in (result.get("paired") or {}).values() if d.test})
+    if tests:
+        c.print(f"p: {'; '.join(tests)} over the prompts both runs graded; beyond noise = p < 0.05", markup=False)
     for label, key in (("right in A, wrong in B", "lost"), ("wrong in A, right in B", "gained")):
         ids = result[key]
         c.print(f"{len(ids)} prompt(s) {label}" + (":" if ids else ""))
@@ -144,6 +151,17 @@ def format_interval(interval: Sequence[float] | None, *, signed: bool = False) -
         return ""
     spec = "+.4f" if signed else ".4f"
     return f"[{interval[0]:{spec}}, {interval[1]:{spec}}]"
+
+
+def format_p(p: float | None) -> str:
+    """A p-value in 4 decimals, or ``<1e-4``.
+
+    >>> format_p(0.125), format_p(0.00001), format_p(None)
+    ('0.1250', '<1e-4', '')
+    """
+    if p is None:
+        return ""
+    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
 def format_value(value: Any) -> str:

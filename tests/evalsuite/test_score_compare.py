@@ -88,8 +88,9 @@ def test_compare_says_when_a_difference_is_outside_the_noise(tmp_path, capsys):
     score(a)
     score(b)
     result = compare(tmp_path / "a", tmp_path / "b")
-    low, high = result["paired"]["accuracy"].ci95  # exact bootstrap percentiles: 0.3 and 0.7
-    assert result["paired"]["accuracy"].significant and 0.25 <= low < 0.5 < high <= 0.75
+    paired = result["paired"]["accuracy"]  # 10 prompts flipped, all one way: the sign test's p is 2/2^10
+    low, high = paired.ci95
+    assert paired.significant and paired.p_value == pytest.approx(2 / 1024) and 0 < low < 0.5 <= high <= 0.5
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.strip("│ ").startswith("accuracy"))
-    assert "+0.5000" in row and "yes" in row
+    assert "+0.5000" in row and "0.0020" in row and "yes" in row
