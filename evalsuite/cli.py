@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="write OUT_DIR/report.html, a self-contained page to look at a run")
     report.add_argument("out_dir")
-    report.add_argument("other_dir", nargs="?", default=None, help="a second run: deltas and flipped verdicts")
+    report.add_argument("other_dirs", nargs="*", default=[], metavar="OTHER_DIR",
+                        help="a second run: deltas and flipped verdicts; several: the many-run report (OUT_DIR is "
+                        "the baseline each one is compared with)")
     report.add_argument("--samples-per-prompt", type=int, default=4, help="completions shown per prompt (default 4)")
     report.add_argument("--allow-different-data", action="store_true",
                         help="compare runs whose prompts or golds differ (pairs only the prompts that match)")
@@ -126,10 +128,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         report.print_summary(summary)
     elif args.command == "report":
-        from evalsuite.html_report import write_report
+        from evalsuite.html_report import write_many, write_report
 
-        path = write_report(args.out_dir, args.other_dir, samples_per_prompt=args.samples_per_prompt,
-                            allow_different_data=args.allow_different_data)
+        if len(args.other_dirs) > 1:
+            named = {str(d): d for d in [args.out_dir, *args.other_dirs]}
+            path = write_many(named, baseline=str(args.out_dir), samples_per_prompt=args.samples_per_prompt,
+                              allow_different_data=args.allow_different_data)
+        else:
+            path = write_report(args.out_dir, *args.other_dirs, samples_per_prompt=args.samples_per_prompt,
+                                allow_different_data=args.allow_different_data)
         print(f"wrote {path}")
     else:
         result = runner.compare(args.dir_a, args.dir_b, allow_different_data=args.allow_different_data)

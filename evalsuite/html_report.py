@@ -15,10 +15,10 @@ from typing import Any
 import rewards
 from evalsuite import metrics as metrics_mod
 from evalsuite import stats, svg
-from evalsuite.report import format_p
 from evalsuite.comparison import compare
 from evalsuite.correctness import Correctness, summary_correctness
 from evalsuite.errors import EvalError
+from evalsuite.report import format_p
 from evalsuite.store import read_run
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,157 @@ def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt:
         f"<title>evalsuite report: {escape(name)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>evalsuite report</h1><p class=\"meta\">{escape(name)}</p><p class=\"meta\">{meta}</p>"
         f"<nav>{nav}</nav></header><main>{''.join(sections)}</main><script>{_JS}</script></body></html>\n"
+    )
+
+
+def write_many(named: dict[str, str | Path], *, baseline: str, path: str | Path | None = None,
+               ablation: dict | None = None, samples_per_prompt: int = 1, allow_different_data: bool = False) -> Path:
+    """The report of many runs of the same prompts (an ablation): ``named`` maps a name to an output folder,
+    ``baseline`` names the run every other one is compared with. Writes ``path`` (default:
+    ``BASELINE_DIR/report.html``): the ablation table (``ablation``, a sweep's ablation.json, when given),
+    each run's metrics side by side, one A-vs-B comparison per run against the baseline (paired tests, flips)
+    and a prompt table with every run's verdict."""
+    if baseline not in named:
+        raise EvalError(f"baseline {baseline!r} is not one of the runs: {', '.join(named)}")
+    runs = {name: read_run(folder) for name, folder in named.items()}
+    for name, (_, records) in runs.items():
+        if not records:
+            raise EvalError(f"{named[name]}: no samples.jsonl to report on")
+    comparisons = {name: compare(named[baseline], folder, allow_different_data=allow_different_data)
+                   for name, folder in named.items() if name != baseline}
+    page = render_many(runs, baseline=baseline, comparisons=comparisons, ablation=ablation,
+                       samples_per_prompt=samples_per_prompt)
+    path = Path(path) if path is not None else Path(named[baseline]) / REPORT
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def render_many(runs: dict[str, tuple[dict, list[dict]]], *, baseline: str, comparisons: dict[str, dict],
+                ablation: dict | None = None, samples_per_prompt: int = 1) -> str:
+    """The many-run page as one HTML string (see :func:`write_many`)."""
+    summary, records = runs[baseline]
+    sections = [_ablation_section(ablation) if ablation else "", _runs_section(runs)]
+    nav = [("ablation", "Ablation")] if ablation else []
+    nav += [("runs", "Runs")]
+    for i, (name, comparison) in enumerate(comparisons.items()):
+        comparison = {**comparison, "names": (f"{baseline} ({comparison['names'][0]})", f"{name} ({comparison['names'][1]})")}
+        sections.append(_comparison_section(comparison).replace('id="comparison"', f'id="vs-{i}"', 1)
+                        .replace("<h2>A vs B</h2>", f"<h2>{escape(baseline)} vs {escape(name)}</h2>", 1))
+        nav.append((f"vs-{i}", f"vs {name}"))
+    sections.append(_prompt_matrix(runs, baseline, samples_per_prompt))
+    nav.append(("prompts", "Prompts"))
+    counts = summary.get("counts", {})
+    meta = escape(f"{len(runs)} runs · {counts.get('prompts', len(records))} prompts × n = {summary.get('n', '?')}"
+                  f" · baseline {baseline}")
+    links = "".join(f'<a href="#{anchor}">{escape(label)}</a>' for anchor, label in nav)
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'; img-src data:\">"
+        "<link rel=\"icon\" href=\"data:,\">"
+        f"<title>evalsuite report: {escape(baseline)} and {len(runs) - 1} more</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>evalsuite report</h1><p class=\"meta\">{meta}</p><nav>{links}</nav></header>"
+        f"<main>{''.join(sections)}</main><script>{_JS}</script></body></html>\n"
+    )
+
+
+def _ablation_section(ablation: dict) -> str:
+    """A sweep's ablation.json as a table: each arm's accuracy with its interval, the paired delta, p and
+    Holm's p, and the verdict; the untrained model as a reference row."""
+    rows = []
+    ordered = sorted(ablation["arms"], key=lambda r: r["name"] != ablation["baseline"])
+    reference = {"name": "untrained (reference)", "overrides": None,
+                 **{k: v for k, v in ablation.get("untrained", {}).items() if k not in ("model", "eval_dir")}}
+    for row in [*ordered, reference]:
+        base = row["name"] == ablation["baseline"]
+        low, high = row.get("ci95") or (None, None)
+        delta = row.get("delta")
+        d_ci = row.get("delta_ci95")
+        verdict = "" if base else ("yes" if row.get("significant") else "no")
+        spread = row.get("seed_spread")
+        rows.append(
+            f"<tr><td>{escape(row['name'])}{' <b>(baseline)</b>' if base else ''}</td>"
+            f"<td><code>{'' if row['overrides'] is None else escape(json.dumps(row['overrides']))}</code></td>"
+            f"<td class=\"num\">{_fmt(row.get('accuracy'))}</td>"
+            f"<td class=\"num\">{'' if low is None else f'[{_fmt(low)}, {_fmt(high)}]'}</td>"
+            f"<td>{svg.interval(row.get('accuracy'), low, high) if low is not None else ''}</td>"
+            f"<td class=\"num\">{'' if delta is None else f'{delta:+.4f}'}</td>"
+            f"<td class=\"num\">{'' if not d_ci else f'[{d_ci[0]:+.4f}, {d_ci[1]:+.4f}]'}</td>"
+            f"<td class=\"num\">{format_p(row.get('p_value'))}</td>"
+            f"<td class=\"num\">{format_p(row.get('p_adjusted'))}</td>"
+            f"<td class=\"noise-{verdict}\">{verdict}</td>"
+            f"<td class=\"num\">{'' if spread is None else _fmt(spread)}</td></tr>")
+    return ("<section id=\"ablation\"><h2>Ablation</h2><table class=\"metrics\"><thead><tr><th>arm</th><th>overrides</th>"
+            f"<th>{escape(ablation.get('metric', 'accuracy'))}</th><th>95% CI</th><th>0 ─ 1</th><th>Δ vs baseline</th>"
+            "<th>paired 95% CI</th><th>p</th><th>p (Holm)</th><th>beyond noise</th><th>seed spread</th></tr></thead>"
+            "<tbody>" + "".join(rows) + "</tbody></table>"
+            f"<p class=\"hint\">{escape(ablation.get('tests', ''))}. The untrained row is tested against the "
+            "baseline without adjustment.</p></section>")
+
+
+def _runs_section(runs: dict[str, tuple[dict, list[dict]]]) -> str:
+    names = list(runs)
+    metrics = list(dict.fromkeys(m for summary, _ in runs.values() for m in summary["metrics"]))
+    head = "".join(f"<th>{escape(name)}</th>" for name in names)
+    rows = []
+    for metric in metrics:
+        cells = []
+        for name in names:
+            summary = runs[name][0]
+            value = summary["metrics"].get(metric)
+            ci = (summary.get("ci95") or {}).get(metric)
+            extra = f"<br><span class=\"hint\">[{_fmt(ci[0])}, {_fmt(ci[1])}]</span>" if ci else ""
+            cells.append(f"<td class=\"num\">{_fmt(value)}{extra}</td>")
+        rows.append(f"<tr><td>{escape(metric)}</td>{''.join(cells)}</tr>")
+    return ("<section id=\"runs\"><h2>Runs</h2><table class=\"metrics\"><thead><tr><th>metric</th>" + head +
+            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table><p class=\"hint\">95% CI: Wilson's score "
+            "interval over prompts.</p></section>")
+
+
+def _prompt_matrix(runs: dict[str, tuple[dict, list[dict]]], baseline: str, shown: int) -> str:
+    """Every prompt with each run's verdict (maj@n) and, opened, each run's majority sample."""
+    judges, verdicts, by_id = {}, {}, {}
+    for name, (summary, records) in runs.items():
+        correct = summary_correctness(summary)
+        judges[name] = (_correct_reward(summary, correct), correct)
+        verdicts[name] = dict(zip([r["id"] for r in records],
+                                  metrics_mod.verdicts(records, correct), strict=True))
+        by_id[name] = {r["id"]: r for r in records}
+    names = list(runs)
+    rows = []
+    for record in runs[baseline][1]:
+        row_id = record["id"]
+        states = []
+        for name in names:
+            v = verdicts[name].get(row_id)
+            states.append("none" if v is None else ("right" if v else "wrong"))
+        base_state = states[names.index(baseline)]
+        differs = any(s != base_state for s in states)
+        truncated = any(any(by_id[n].get(row_id, {}).get("truncated") or []) for n in names)
+        badges = "".join(f"<td><span class=\"badge {s}\">{ {'right': 'right', 'wrong': 'wrong', 'none': 'n/a'}[s] }"
+                         "</span></td>" for s in states)
+        samples = "".join(
+            f"<li><b>{escape(name)}</b>{_sample_html(by_id[name][row_id], metrics_mod.majority_sample(by_id[name][row_id], judges[name][1]), judges[name])}</li>"
+            for name in names if row_id in by_id[name])
+        rows.append(
+            f"<tr class=\"prompt\" data-verdict=\"{base_state}\" data-truncated=\"{int(truncated)}\" "
+            f"data-flip=\"{'any' if differs else ''}\"><td>{escape(str(row_id))}</td>{badges}"
+            f"<td>{escape(str(record.get('solution')))}</td><td><details><summary>{escape(_question(record)[:160])}"
+            f"</summary><ol class=\"samples\">{samples}</ol></details></td></tr>")
+    head = "".join(f"<th>{escape(name)}</th>" for name in names)
+    return (
+        "<section id=\"prompts\"><h2>Prompts</h2><div class=\"filters\">"
+        "<input type=\"search\" id=\"search\" placeholder=\"search ids, prompts, golds, completions, answers\">"
+        f"<label>{escape(baseline)}'s verdict <select id=\"verdict\"><option value=\"\">all</option>"
+        "<option value=\"right\">right</option><option value=\"wrong\">wrong</option><option value=\"none\">no gold"
+        "</option></select></label><label><input type=\"checkbox\" id=\"truncated\"> with truncated samples</label>"
+        "<label>runs <select id=\"flip\"><option value=\"\">all</option><option value=\"any\">verdicts differ"
+        "</option></select></label><span id=\"shown\"></span></div>"
+        f"<table id=\"prompt-table\"><thead><tr><th>id</th>{head}<th>gold</th><th>prompt (open for each run's "
+        "majority sample)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></section>"
     )
 
 

@@ -9,7 +9,7 @@ EXTRA_OF = {
     "vllm": "vllm",
     "trl": "train", "peft": "train", "accelerate": "train", "matplotlib": "train", "pydantic": "train",
     "PIL": "vlm", "torchvision": "vlm", "av": "video",
-    "starlette": "serve", "granian": "serve", "prometheus_client": "serve",
+    "starlette": "serve", "granian": "serve", "prometheus_client": "serve", "submitit": "cluster",
     "hypothesis": "dev", "math_verify": "dev", "playwright": "dev",
 }
 

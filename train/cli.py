@@ -43,6 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
 TOP_LEVEL_OVERRIDES = ("--output_dir", "--seed")
 
 
+def _sweep(argv: list[str]) -> int:
+    """`grpo-train sweep SWEEP.yaml [--launcher local|submitit] [--check]` (train/sweep.py)."""
+    try:
+        from train import sweep
+    except ModuleNotFoundError as err:
+        hint = missing_extra(err, "grpo-train sweep")
+        if hint is None:
+            raise
+        print(f"grpo-train: {hint}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    return sweep.main(argv)
+
+
 def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
     """(our own arguments, `--section.key value` and top-level `--output_dir`/`--seed` overrides);
     override values may start with '-'."""
@@ -51,7 +65,8 @@ def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
     while i < len(argv):
         token = argv[i]
         name = token[2:].split("=", 1)[0]
-        is_override = token.startswith("--") and ("." in name or f"--{name}" in TOP_LEVEL_OVERRIDES)
+        is_override = token.startswith("--") and ("." in name or name.endswith("+")
+                                                   or f"--{name}" in TOP_LEVEL_OVERRIDES)
         if is_override:
             if "=" in token or i + 1 >= len(argv):
                 overrides.append(token)
@@ -67,6 +82,8 @@ def split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sweep"]:
+        return _sweep(argv[1:])
     ours, overrides = split_overrides(argv)
     args = build_parser().parse_args(ours)
     try:

@@ -232,10 +232,7 @@ def run(recipe: Recipe, *, progress: bool = True, compact: bool = False, resume:
     for tag, metrics in folder.periodic_metrics().items():
         result.metrics[tag] = metrics
 
-    evals = evaluator is not None
-    stages = ["eval_before"] * (evals and recipe.eval.before)
-    stages += ["sft", *["eval_after_sft"] * evals] if recipe.sft is not None else []
-    stages += ["grpo", *["eval_after"] * evals]
+    stages = stage_names(recipe)
     records = {stage: folder.done(stage) for stage in stages}
     for stage, record in records.items():
         if record is not None:
@@ -313,6 +310,14 @@ def run(recipe: Recipe, *, progress: bool = True, compact: bool = False, resume:
         (folder.path / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
         plot_rewards(result.log_history.get("grpo", []), folder.path / "rewards.png")
     return result
+
+
+def stage_names(recipe: Recipe) -> list[str]:
+    """The stages a run of ``recipe`` goes through, in order (``stages.json`` records them as they finish)."""
+    evals = recipe.eval is not None
+    stages = ["eval_before"] * (evals and recipe.eval.before)
+    stages += ["sft", *["eval_after_sft"] * evals] if recipe.sft is not None else []
+    return stages + ["grpo", *["eval_after"] * evals]
 
 
 def _restore(result: RunResult, stage: str, record: dict[str, Any]) -> None:

@@ -301,6 +301,18 @@ def _parse_overrides(overrides, source) -> dict[str, Any]:
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
+    """Set ``raw[a][b]...`` from ``a.b...``; list entries by index (``rewards.0.weight``); a key ending in
+    ``+`` appends to the list there instead of replacing it (``rewards+: [length]``, ``lora.target_modules+``).
+
+    >>> raw = {"rewards": ["accuracy"], "lora": {"target_modules": ["q_proj"]}}
+    >>> _set_dotted(raw, "rewards+", [{"name": "length"}], "r.yaml")
+    >>> _set_dotted(raw, "lora.target_modules+", "v_proj", "r.yaml")
+    >>> raw["rewards"], raw["lora"]["target_modules"]
+    (['accuracy', {'name': 'length'}], ['q_proj', 'v_proj'])
+    """
+    if dotted.endswith("+"):
+        _append_dotted(raw, dotted[:-1], value, source)
+        return
     parts = dotted.split(".")
     node: Any = raw
     for depth, part in enumerate(parts[:-1]):
@@ -321,6 +333,27 @@ def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
         node[_index(last, node, dotted, source)] = value
     else:
         node[last] = value
+
+
+def _append_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
+    """``key+``: the items of ``value`` (a list, or one item) appended to the list at ``key`` (created when unset)."""
+    parts = dotted.split(".")
+    node: Any = raw
+    for part in parts[:-1]:
+        node = node[_index(part, node, dotted, source)] if isinstance(node, list) else node.setdefault(part, {})
+        if node is None or not isinstance(node, dict | list):
+            raise RecipeError(source, f"{dotted}+", f"cannot append: {dotted} is not inside a section")
+    last = parts[-1]
+    current = node.get(last) if isinstance(node, dict) else node[_index(last, node, dotted, source)]
+    if current is None:
+        current = []
+    if not isinstance(current, list):
+        raise RecipeError(source, f"{dotted}+", f"`+` appends to a list, and {dotted} is {type(current).__name__}")
+    items = value if isinstance(value, list) else [value]
+    if isinstance(node, dict):
+        node[last] = [*current, *items]
+    else:
+        node[int(last)] = [*current, *items]
 
 
 def _index(part: str, node: list, where: str, source: str) -> int:
