@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a GRPO recipe (optional SFT warm-up, LoRA, evals) with TRL.",
         epilog="Overrides: any recipe key as --section.key VALUE (YAML-parsed), e.g. "
         "--grpo.learning_rate 1e-5 --model.path ./my-model --rewards.1.weight 2, and the top-level keys "
-        "--output_dir DIR --seed N. Multi-GPU: accelerate launch --config_file train/configs/zero2.yaml "
+        "--output_dir DIR --seed N --device cpu; `--rewards+ '[length]'` appends to a list. Ablations: "
+        "grpo-train sweep SWEEP.yaml. Multi-GPU: accelerate launch --config_file train/configs/zero2.yaml "
         "-m train RECIPE.yaml",
     )
     parser.add_argument("recipe", help="recipe YAML file (see train/recipes/ and docs/train.md)")
@@ -37,10 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --resume: continue even though the recipe changed since the run started")
     parser.add_argument("--ignore-preflight", action="store_true",
                         help="print the preflight's figures but train even when it would stop the run")
+    parser.add_argument("--verbose", action="store_true",
+                        help="TRL's own progress bar and log dicts, and the summary as JSON (default: one live "
+                        "line with step, reward means, KL and seconds per step)")
     return parser
 
 
-TOP_LEVEL_OVERRIDES = ("--output_dir", "--seed")
+TOP_LEVEL_OVERRIDES = ("--output_dir", "--seed", "--device")
 
 
 def _sweep(argv: list[str]) -> int:
@@ -114,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             report = launcher.preflight(recipe)
             print("\n".join(report.lines()))
             return 1 if report.problems else 0
-        result = launcher.run(recipe, resume=args.resume, overwrite=args.overwrite,
+        result = launcher.run(recipe, resume=args.resume, overwrite=args.overwrite, compact=not args.verbose,
                               allow_changes=args.allow_changes, skip_preflight_stop=args.ignore_preflight)
     except RecipeError as exc:
-        print(f"grpo-train: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"grpo-train: {line}", file=sys.stderr)
         return 2
     except RunStopped as exc:
         print(exc, file=sys.stderr)
@@ -134,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\ngrpo-train: interrupted; continue from the last checkpoint with: grpo-train "
                   f"{shlex.join([*again, '--resume'])}", file=sys.stderr)
         return 130
-    if result.is_main:  # one summary per run, not one per process
+    if result.is_main and args.verbose:  # one summary per run, not one per process
         print(json.dumps({"output_dir": str(result.output_dir), "final_model": result.final_model,
                           "metrics": result.metrics, "timings": result.timings, "skipped": result.skipped},
                          indent=2, default=str))
+    elif result.is_main:
+        print("\n".join(launcher.summary_lines(result)))
     return 0

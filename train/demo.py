@@ -43,6 +43,25 @@ def pick_threads(requested: int | None) -> int:
     return torch.get_num_threads()
 
 
+def set_aside(run: Path) -> Path | None:
+    """Move an earlier demo run to ``RUN.prev`` (the one before it is deleted), so rerunning the demo never
+    silently deletes a trained model; returns where it went, or None when there was none.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "run").mkdir(); (root / "run" / "a").write_text("1") and None
+    >>> set_aside(root / "run").name, (root / "run.prev" / "a").read_text(), set_aside(root / "run")
+    ('run.prev', '1', None)
+    """
+    if not run.exists():
+        return None
+    previous = run.with_name(run.name + ".prev")
+    if previous.exists():
+        shutil.rmtree(previous)
+    run.rename(previous)
+    return previous
+
+
 def overrides(out: Path, paths: dict[str, Path], seed: int) -> dict[str, object]:
     return {
         "output_dir": str(out / "run"),
@@ -89,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
 
     hf_logging.disable_progress_bar()  # weight loading/saving bars; training prints its own lines
     out = Path(args.out)
-    if (out / "run").exists():
-        shutil.rmtree(out / "run")
+    moved = set_aside(out / "run")
+    if moved:
+        print(f"[demo] moved the previous run {out / 'run'} to {moved} (replacing an older copy there)", flush=True)
     print(f"[demo] building a tiny model and a+b data in {out}/", flush=True)
     paths = build(out, args.seed)
     if args.build_only:

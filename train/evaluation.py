@@ -100,10 +100,11 @@ class Evaluator:
 
 
 def eval_rewards(recipe: Recipe) -> tuple[list[str], dict[str, dict]]:
-    """Training rewards evalsuite can rebuild by name (registry names; the first configuration of each)."""
+    """The recipe's rewards for evalsuite, under the names the recipe gives them (registry names and a
+    user's ``module:function`` alike, as in TRL's logs); the first configuration of each."""
     names, params = [], {}
     for spec in recipe.rewards:
-        if ":" in spec.name or spec.name in params:
+        if spec.name in params:
             continue
         names.append(spec.name)
         params[spec.name] = dict(spec.params)

@@ -13,11 +13,11 @@ from typing import Any
 from train import modeling
 from train.callbacks import quiet, watchdog
 from train.data import dataset, grpo_rows, sft_rows
-from train.errors import RecipeError, RunStopped
+from train.errors import Problems, RecipeError, RunStopped
 from train.evaluation import Evaluator, is_main, periodic_eval, wait_for_main
 from train.plots import plot_rewards
 from train.recipe import Recipe, grpo_config, sft_config
-from train.reward_funcs import build_rewards
+from train.reward_funcs import SummedCounts, build_rewards
 from train.run_dir import RunFolder
 
 log = logging.getLogger("grpo-train")
@@ -63,23 +63,38 @@ def check(recipe: Recipe) -> dict[str, int]:
 
 
 def _check(recipe: Recipe) -> tuple[dict[str, int], list[dict]]:
-    """:func:`check`'s counts, and the training rows it read."""
-    modeling.check_model_path(recipe)
-    modeling.check_processor(recipe)
+    """:func:`check`'s counts, and the training rows it read. Every check runs, and every problem is
+    reported at once (a RecipeErrors of one line each)."""
+    problems = Problems()
     warning = modeling.precision_warning(recipe)
     if warning:
         log.warning(warning)
-    rows = grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train")
-    counts = {"data.train": len(rows)}
-    args = grpo_config(recipe)
-    _check_resume_path(recipe, args.resume_from_checkpoint, "grpo.resume_from_checkpoint")
-    modeling.lora_config(recipe)
-    build_rewards(recipe)
+    counts: dict[str, int] = {}
+    rows: list[dict] = []
+    with problems.step():
+        modeling.check_model_path(recipe)
+        modeling.check_processor(recipe)
+        with problems.step():
+            modeling.check_lora_targets(recipe)
+    with problems.step():
+        rows = grpo_rows(recipe, recipe.data.train, limit=recipe.data.limit, key="data.train")
+        counts["data.train"] = len(rows)
+    with problems.step():
+        args = grpo_config(recipe)
+        _check_resume_path(recipe, args.resume_from_checkpoint, "grpo.resume_from_checkpoint")
+    with problems.step():
+        modeling.lora_config(recipe)
+    with problems.step():
+        build_rewards(recipe)
     if recipe.sft is not None:
-        _check_resume_path(recipe, sft_config(recipe).resume_from_checkpoint, "sft.resume_from_checkpoint")
-        counts["sft.data"] = len(sft_rows(recipe))
+        with problems.step():
+            _check_resume_path(recipe, sft_config(recipe).resume_from_checkpoint, "sft.resume_from_checkpoint")
+        with problems.step():
+            counts["sft.data"] = len(sft_rows(recipe))
     if recipe.eval is not None:
-        counts["eval.data"] = len(Evaluator(recipe).rows)
+        with problems.step():
+            counts["eval.data"] = len(Evaluator(recipe).rows)
+    problems.raise_if_any()
     return counts, rows
 
 
@@ -145,7 +160,7 @@ def run_grpo(recipe: Recipe, model, processing_class, rows: list[dict], *, base:
     guard = watchdog(recipe.watchdog) if recipe.watchdog.enabled else None
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=build_rewards(recipe),
+        reward_funcs=[SummedCounts(fn, args.world_size) for fn in build_rewards(recipe)],
         args=args,
         train_dataset=dataset(rows),
         eval_dataset=eval_dataset,
@@ -218,14 +233,18 @@ def run(recipe: Recipe, *, progress: bool = True, compact: bool = False, resume:
     from transformers import set_seed
 
     main = is_main()
-    _, rows = _check(recipe)  # every recipe and data problem is reported before any model loads
+    _, rows = _check(recipe)  # every recipe and data problem is reported before any model loads (or folder is written)
     folder = RunFolder(recipe).prepare(resume=resume, overwrite=overwrite, allow_changes=allow_changes, main=main)
+    if folder.reopened:
+        log.info("%s", folder.reopened)
     result = RunResult(output_dir=folder.path, is_main=main)
     set_seed(recipe.seed)
     if compact:
         import datasets
+        from transformers.utils import logging as hf_logging
 
         datasets.disable_progress_bars()
+        hf_logging.disable_progress_bar()  # weight loading and saving bars; the live line says where training is
     args = grpo_config(recipe)
     result.world_size = args.world_size  # also sets up the process group of a multi-process launch
     evaluator = Evaluator(recipe, progress=progress) if recipe.eval is not None else None
@@ -310,6 +329,17 @@ def run(recipe: Recipe, *, progress: bool = True, compact: bool = False, resume:
         (folder.path / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
         plot_rewards(result.log_history.get("grpo", []), folder.path / "rewards.png")
     return result
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """What a finished run prints (``--verbose`` prints summary.json's figures as JSON instead)."""
+    lines = [f"grpo-train: done in {sum(result.timings.values()):.0f} s; the trained model is {result.final_model}"]
+    for stage, metrics in result.metrics.items():
+        lines.append(f"  eval {stage}: {_short(metrics)}")
+    if result.skipped:
+        lines.append(f"  finished by an earlier run: {', '.join(result.skipped)}")
+    lines.append(f"  figures: {result.output_dir / 'summary.json'}, curves: {result.output_dir / 'rewards.png'}")
+    return lines
 
 
 def stage_names(recipe: Recipe) -> list[str]:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from train.errors import RecipeError
+from train.errors import RecipeError, closest
 from train.recipe import Recipe
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
@@ -89,7 +89,7 @@ def _dtype(recipe: Recipe):
     import torch
 
     if recipe.model.dtype == "auto":
-        return "auto" if torch.cuda.is_available() else torch.float32
+        return "auto" if torch.cuda.is_available() and recipe.device != "cpu" else torch.float32
     return getattr(torch, _DTYPES[recipe.model.dtype])
 
 
@@ -282,6 +282,44 @@ def lora_config(recipe: Recipe, base: str | Path | None = None):
         return LoraConfig(**values)
     except (ValueError, TypeError) as exc:
         raise RecipeError(recipe.source, "lora", str(exc)) from None
+
+
+def check_lora_targets(recipe: Recipe) -> None:
+    """``lora.target_modules`` against the module names of the model built from its config on the meta
+    device (no weights read): a list entry must name a module (its full name, or the last parts of it, as
+    peft matches), a string is a regular expression that must match one; ``all-linear`` and unset are
+    peft's to resolve. A hub id is not fetched by a check. One RecipeError names every miss and the
+    model's linear layers."""
+    if recipe.lora is None or not Path(recipe.model.path).expanduser().is_dir():
+        return
+    targets = recipe.lora.config.get("target_modules")
+    if not targets or targets == "all-linear":
+        return
+    try:
+        model = empty_model(recipe)
+    except (OSError, ValueError, KeyError):
+        return  # a config transformers cannot build: the loading itself will say so
+    names = [name for name, _ in model.named_modules() if name]
+    if isinstance(targets, str):
+        if not any(re.fullmatch(targets, name) for name in names):
+            raise RecipeError(recipe.source, "lora.target_modules", f"the pattern {targets!r} matches no module "
+                              f"of {recipe.model.path}; {_linear_names(model)}")
+        return
+    missing = [t for t in targets if not any(name == t or name.endswith(f".{t}") for name in names)]
+    if missing:
+        leaves = {name.rsplit(".", 1)[-1] for name in names}
+        hints = "".join(closest(t, leaves) for t in missing[:1])
+        raise RecipeError(recipe.source, "lora.target_modules", f"{', '.join(map(repr, missing))} "
+                          f"{'matches' if len(missing) == 1 else 'match'} no module of {recipe.model.path}{hints}; "
+                          f"{_linear_names(model)}")
+
+
+def _linear_names(model) -> str:
+    import torch
+
+    linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                     if isinstance(module, torch.nn.Linear) and name})
+    return f"its linear layers: {', '.join(linear)}" if linear else "it has no linear layers"
 
 
 def merged(model):

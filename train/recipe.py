@@ -12,14 +12,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from train.errors import RecipeError, closest
+from train.errors import Problems, RecipeError, RecipeErrors, closest
 from train.fields import GRPO_CHOICES, FieldError, coerce_field, dataclass_fields
 from train.reward_funcs import import_modules, validate_rewards
 
 __all__ = ["Recipe", "RecipeError", "from_dict", "grpo_config", "load", "sft_config"]
 
 SECTIONS = ("model", "lora", "data", "rewards", "sft", "grpo", "eval", "preflight", "watchdog")
-TOP_LEVEL = (*SECTIONS, "output_dir", "seed", "imports")
+TOP_LEVEL = (*SECTIONS, "output_dir", "seed", "imports", "device")
 # Checkpoints by default, so an interrupted run can resume (`grpo-train RECIPE --resume`).
 CHECKPOINTS = {"grpo": {"save_steps": 50, "save_total_limit": 2}, "sft": {"save_steps": 200, "save_total_limit": 2}}
 
@@ -143,6 +143,7 @@ class Recipe:
     output_dir: str = "out/grpo-train"
     seed: int = 0
     imports: list[str] = field(default_factory=list)
+    device: str = "auto"  # auto: CUDA when there is one; cpu: train on the CPU (bf16/fp16 off); cuda: require it
     lora: LoraSection | None = None
     sft: SftSection | None = None
     eval: EvalSection | None = None
@@ -159,7 +160,7 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         """The resolved recipe in the shape of the YAML file (loading it gives this recipe back)."""
         out: dict[str, Any] = {"output_dir": self.output_dir, "seed": self.seed, "imports": list(self.imports),
-                               "model": self.model.model_dump(), "data": self.data.model_dump(),
+                               "device": self.device, "model": self.model.model_dump(), "data": self.data.model_dump(),
                                "rewards": [r.model_dump() for r in self.rewards], "grpo": dict(self.grpo)}
         if self.lora is not None:
             out["lora"] = {"save": self.lora.save, **self.lora.config}
@@ -212,38 +213,60 @@ def from_dict(
         _set_dotted(raw, key, value, source)
         if key in _PATHS:
             _resolve_path(raw, key, Path.cwd())
-    _check_keys(raw, TOP_LEVEL, "", source)
+    problems = Problems()  # every problem of the recipe is reported at once, not the first one alone
+    for key in raw:
+        with problems.step():
+            _check_keys({key: None}, TOP_LEVEL, "", source)
 
-    model = _section(ModelSection, raw.get("model"), "model", source)
-    if not model.path:
-        raise RecipeError(source, "model.path", "required (a local folder or hub id)")
-    data = _section(DataSection, raw.get("data"), "data", source)
-    if not data.train:
-        raise RecipeError(source, "data.train", "required (JSON/JSONL/parquet file or datasets folder)")
+    def section(build, *args, default=None):
+        with problems.step():
+            return build(*args)
+        return default
+
+    model = section(_section, ModelSection, raw.get("model"), "model", source)
+    if model is not None and not model.path:
+        problems.errors.append(RecipeError(source, "model.path", "required (a local folder or hub id)"))
+    data = section(_section, DataSection, raw.get("data"), "data", source)
+    if data is not None and not data.train:
+        problems.errors.append(RecipeError(source, "data.train", "required (JSON/JSONL/parquet file or datasets folder)"))
     imports = raw.get("imports") or []
     if not isinstance(imports, list) or not all(isinstance(m, str) for m in imports):
-        raise RecipeError(source, "imports", "must be a list of module names")
+        problems.errors.append(RecipeError(source, "imports", "must be a list of module names"))
     output_dir = raw.get("output_dir") or "out/grpo-train"
     if not isinstance(output_dir, str | Path):
-        raise RecipeError(source, "output_dir", f"must be a folder path, got {output_dir!r}")
-    recipe = Recipe(
+        problems.errors.append(RecipeError(source, "output_dir", f"must be a folder path, got {output_dir!r}"))
+    device = raw.get("device", "auto")
+    if device not in DEVICES:
+        problems.errors.append(RecipeError(source, "device", f"{device!r} is not one of {', '.join(DEVICES)}"
+                                           f"{closest(str(device), DEVICES)}"))
+    parts = {
+        "rewards": section(_rewards, raw.get("rewards"), source),
+        "grpo": section(_trl_fields, "grpo", raw.get("grpo"), source),
+        "seed": section(_seed, raw.get("seed", 0), source),
+        "lora": section(_lora, raw.get("lora"), source),
+        "sft": section(_sft, raw.get("sft"), source),
+        "eval": section(_eval, raw.get("eval"), data, source) if data is not None else None,
+        "preflight": section(_section, PreflightSection, raw.get("preflight"), "preflight", source),
+        "watchdog": section(_section, WatchdogSection, raw.get("watchdog"), "watchdog", source),
+    }
+    with problems.step():  # the rewards are built (and `imports` imported first) even when a section failed
+        probe = Recipe(model=model or ModelSection(), data=data or DataSection(), rewards=parts["rewards"] or [],
+                       grpo={}, imports=list(imports) if isinstance(imports, list) else [], source=source)
+        import_modules(probe)  # `imports` may register rewards that the registry check needs
+        validate_rewards(probe)
+    problems.raise_if_any()
+    return Recipe(
         model=model,
         data=data,
-        rewards=_rewards(raw.get("rewards"), source),
-        grpo=_trl_fields("grpo", raw.get("grpo"), source),
         output_dir=str(Path(output_dir).expanduser().absolute()),
-        seed=_seed(raw.get("seed", 0), source),
         imports=list(imports),
-        lora=_lora(raw.get("lora"), source),
-        sft=_sft(raw.get("sft"), source),
-        eval=_eval(raw.get("eval"), data, source),
-        preflight=_section(PreflightSection, raw.get("preflight"), "preflight", source),
-        watchdog=_section(WatchdogSection, raw.get("watchdog"), "watchdog", source),
+        device=device,
         source=source,
+        **parts,
     )
-    import_modules(recipe)  # `imports` may register rewards that the registry check below needs
-    validate_rewards(recipe)
-    return recipe
+
+
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def _resolve_path(raw: dict, dotted: str, base: Path) -> None:
@@ -380,8 +403,12 @@ def _section(cls: type[BaseModel], raw: Any, name: str, source: str):
 
 
 def _schema_error(exc: ValidationError, cls: type[BaseModel], prefix: str, source: str) -> RecipeError:
-    """pydantic's first error as ``FILE: section.key: problem (did you mean ...)``."""
-    error = exc.errors()[0]
+    """pydantic's errors as ``FILE: section.key: problem (did you mean ...)``, one per bad key."""
+    errors = [_one_schema_error(error, cls, prefix, source) for error in exc.errors()]
+    return errors[0] if len(errors) == 1 else RecipeErrors(errors)
+
+
+def _one_schema_error(error: dict, cls: type[BaseModel], prefix: str, source: str) -> RecipeError:
     loc = [str(part) for part in error["loc"]]
     key = ".".join(part for part in [prefix, *loc] if part)
     if error["type"] == "extra_forbidden":
@@ -409,13 +436,16 @@ def _rewards(raw: Any, source: str) -> list[RewardSpec]:
     if not isinstance(raw, list):
         raise RecipeError(source, "rewards", "must be a list of `{name, weight, params}` entries")
     specs = []
+    problems = Problems()
     for i, entry in enumerate(raw):
-        if isinstance(entry, str):
-            entry = {"name": entry}
-        if not isinstance(entry, dict):
-            raise RecipeError(source, f"rewards.{i}", "must be a reward name or a `{name, weight, params}` mapping")
-        specs.append(_section(RewardSpec, {k: v for k, v in entry.items() if v is not None or k != "params"},
-                              f"rewards.{i}", source))
+        with problems.step():
+            if isinstance(entry, str):
+                entry = {"name": entry}
+            if not isinstance(entry, dict):
+                raise RecipeError(source, f"rewards.{i}", "must be a reward name or a `{name, weight, params}` mapping")
+            specs.append(_section(RewardSpec, {k: v for k, v in entry.items() if v is not None or k != "params"},
+                                  f"rewards.{i}", source))
+    problems.raise_if_any()
     return specs
 
 
@@ -428,19 +458,22 @@ def _trl_fields(section: str, raw: Any, source: str, extra: tuple[str, ...] = ()
     cls = _trl_class(section)
     fields = dataclass_fields(cls)
     out = {}
+    problems = Problems()
     for key, value in raw.items():
         if key in extra:
             continue
-        if key in _MANAGED:
-            raise RecipeError(source, f"{section}.{key}", _MANAGED[key])
-        if key not in fields:
-            import trl
+        with problems.step():
+            if key in _MANAGED:
+                raise RecipeError(source, f"{section}.{key}", _MANAGED[key])
+            if key not in fields:
+                import trl
 
-            hint = _REMOVED_HINTS.get(key, "")
-            message = f"not a field of {cls.__name__} in the installed TRL {trl.__version__}"
-            message += f"; {hint}" if hint else ""
-            raise RecipeError(source, f"{section}.{key}", message + closest(key, fields))
-        out[key] = _typed(cls, key, value, f"{section}.{key}", source, GRPO_CHOICES if section == "grpo" else None)
+                hint = _REMOVED_HINTS.get(key, "")
+                message = f"not a field of {cls.__name__} in the installed TRL {trl.__version__}"
+                message += f"; {hint}" if hint else ""
+                raise RecipeError(source, f"{section}.{key}", message + closest(key, fields))
+            out[key] = _typed(cls, key, value, f"{section}.{key}", source, GRPO_CHOICES if section == "grpo" else None)
+    problems.raise_if_any()
     return out
 
 
@@ -531,9 +564,20 @@ def _eval(raw: Any, data: DataSection, source: str) -> EvalSection | None:
 # ----------------------------------------------------------------------------------------------- TRL configs
 
 
-def _device_defaults(values: dict[str, Any], cpu: bool) -> dict[str, Any]:
-    if not cpu:
-        return values
+def _device_defaults(values: dict[str, Any], recipe: Recipe, section: str, cpu: bool | None) -> dict[str, Any]:
+    """On a machine without CUDA: the CPU switches when the recipe says ``device: cpu`` (or asks for no GPU
+    feature); a recipe asking for bf16/fp16 or ``device: cuda`` fails in one line instead of training on
+    the CPU in float32 unannounced (a GPU node with a broken driver would otherwise run for hours)."""
+    if recipe.device != "cpu":
+        if not _cpu(cpu):
+            return values
+        why = _no_cuda()
+        if recipe.device == "cuda":
+            raise RecipeError(recipe.source, "device", f"cuda, but {why}; fix the GPU, or set device: cpu")
+        asked = [key for key in ("bf16", "fp16") if values.get(key)]
+        if asked:
+            raise RecipeError(recipe.source, f"{section}.{asked[0]}", f"true needs a CUDA device, but {why}; "
+                              "set device: cpu (--device cpu) to train on the CPU in float32, or fix the GPU")
     values = dict(values)
     values["use_cpu"] = True
     values["bf16"] = False
@@ -544,7 +588,8 @@ def _device_defaults(values: dict[str, Any], cpu: bool) -> dict[str, Any]:
 
 def grpo_config(recipe: Recipe, *, cpu: bool | None = None):
     """The GRPOConfig this recipe asks for (reward weights from the `rewards` section; checkpoints every
-    50 steps, the last two kept, unless the section says otherwise)."""
+    50 steps, the last two kept, unless the section says otherwise). ``cpu``: whether this machine lacks
+    CUDA (default: asks torch); see :func:`_device_defaults`."""
     from trl import GRPOConfig
 
     values = {
@@ -557,7 +602,7 @@ def grpo_config(recipe: Recipe, *, cpu: bool | None = None):
         **recipe.grpo,
         "reward_weights": [spec.weight for spec in recipe.rewards],
     }
-    return _build(GRPOConfig, _device_defaults(values, _cpu(cpu)), "grpo", recipe.source)
+    return _build(GRPOConfig, _device_defaults(values, recipe, "grpo", cpu), "grpo", recipe.source)
 
 
 def sft_config(recipe: Recipe, *, cpu: bool | None = None):
@@ -576,15 +621,24 @@ def sft_config(recipe: Recipe, *, cpu: bool | None = None):
         "completion_only_loss": True,
         **recipe.sft.config,
     }
-    return _build(SFTConfig, _device_defaults(values, _cpu(cpu)), "sft", recipe.source)
+    return _build(SFTConfig, _device_defaults(values, recipe, "sft", cpu), "sft", recipe.source)
 
 
 def _cpu(cpu: bool | None) -> bool:
+    """No CUDA device here (``cpu`` given: the caller says so)."""
     if cpu is not None:
         return cpu
     import torch
 
     return not torch.cuda.is_available()
+
+
+def _no_cuda() -> str:
+    import torch
+
+    if torch.version.cuda is None:
+        return f"this torch ({torch.__version__}) is a CPU-only build"
+    return f"torch {torch.__version__} sees no CUDA device (torch.cuda.is_available() is False: driver, CUDA_VISIBLE_DEVICES?)"
 
 
 def _build(cls, values: dict[str, Any], section: str, source: str):

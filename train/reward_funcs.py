@@ -43,6 +43,33 @@ class Renamed:
         return self.fn(completions, **kwargs)
 
 
+class SummedCounts:
+    """A reward whose counts (``rewards/<name>/<status>``, sent through TRL's ``log_metric``) are multiplied
+    by the number of training processes: TRL averages a logged figure over the processes, so the figure
+    it logs is then the count of the whole batch (all processes), not a per-process mean. Picklable."""
+
+    def __init__(self, fn, world_size: int):
+        self.fn, self.world_size = fn, world_size
+        self.__name__ = reward_name(fn)
+
+    def __call__(self, completions, **kwargs):
+        log_metric = kwargs.get("log_metric")
+        if callable(log_metric) and self.world_size > 1:
+            kwargs["log_metric"] = _Scaled(log_metric, self.world_size)
+        return self.fn(completions, **kwargs)
+
+
+class _Scaled:
+    def __init__(self, log_metric, factor: int):
+        self.log_metric, self.factor = log_metric, factor
+
+    def __call__(self, name: str, value: float):
+        from rewards.adapters.trl import COUNTED_STATUSES
+
+        counted = name.startswith("rewards/") and name.rsplit("/", 1)[-1] in COUNTED_STATUSES
+        return self.log_metric(name, value * self.factor if counted else value)
+
+
 def build_reward(spec: RewardSpec, key: str, recipe: Recipe):
     """One configured reward; a bad name or parameter is a RecipeError at ``key`` (``rewards.<i>``)."""
     if ":" in spec.name:
@@ -93,11 +120,22 @@ def validate_rewards(recipe: Recipe) -> None:
 
 
 def build_rewards(recipe: Recipe) -> list:
-    """The reward callables, in recipe order (weights travel in GRPOConfig.reward_weights); two rewards
-    with one ``__name__`` are logged as ``name`` and ``name_2``."""
+    """The reward callables, in recipe order (weights travel in GRPOConfig.reward_weights), each named as the
+    recipe names it (``accuracy``, ``my_rewards:brevity``: TRL logs ``rewards/<name>/mean`` and evalsuite
+    reports ``reward/<name>``); two rewards with one name are logged as ``name`` and ``name_2``. Every bad
+    reward is reported at once."""
+    from train.errors import Problems
+
     funcs, seen = [], {}
+    problems = Problems()
+    built = []
     for i, spec in enumerate(recipe.rewards):
-        fn = build_reward(spec, f"rewards.{i}", recipe)
+        with problems.step():
+            built.append((spec, build_reward(spec, f"rewards.{i}", recipe)))
+    problems.raise_if_any()
+    for spec, fn in built:
+        if ":" in spec.name:  # a user's function is named as the recipe names it, in TRL's logs and in evalsuite
+            fn = Renamed(fn, spec.name)
         name = reward_name(fn)
         if name in seen:
             seen[name] += 1

@@ -32,6 +32,29 @@ def versions() -> dict[str, str | None]:
     return out
 
 
+# What each stage's result depends on: a change to one of these keys after the stage finished is refused.
+_EVAL_KEYS = ("eval.", "data.", "model.", "rewards")
+_STAGE_KEYS = {
+    "sft": ("sft.", "model.", "lora.", "data.", "seed", "imports"),
+    "grpo": ("grpo.", "model.", "lora.", "data.", "rewards", "seed", "imports", "sft."),
+}
+
+
+def _reads(stage: str, key: str) -> bool:
+    """Whether ``stage``'s recorded result depends on the recipe key ``key`` (dotted).
+
+    >>> _reads("grpo", "grpo.beta"), _reads("grpo", "watchdog.patience"), _reads("eval_before", "eval.max_tokens")
+    (True, False, True)
+    >>> _reads("eval_before", "eval.every_n_steps"), _reads("sft", "rewards.0.weight")
+    (False, False)
+    """
+    if key == "eval.every_n_steps":
+        return False
+    prefixes = _EVAL_KEYS if stage.startswith("eval_") else _STAGE_KEYS.get(stage, ())
+    return any(key == p.rstrip(".") or key.startswith(p if p.endswith(".") else f"{p}.") or key == p
+               for p in prefixes)
+
+
 def _write_json(path: Path, value: Any) -> None:
     from evalsuite.store import write_json_atomic
 
@@ -47,6 +70,7 @@ class RunFolder:
         self.recipe = recipe
         self.path = Path(recipe.output_dir)
         self.resumed = False
+        self.reopened: str | None = None  # a finished stage continued (a larger grpo.max_steps)
 
     @property
     def final(self) -> Path:
@@ -63,7 +87,10 @@ class RunFolder:
             self.resumed = resume and (self.path / RUN_FILE).is_file()
             return self
         source = self.recipe.source
-        used = self.path.is_dir() and any(self.path.iterdir())
+        # a folder holding only what a run writes before it starts (run.json, recipe.yaml) saw no training:
+        # the corrected rerun takes it over without --resume or --overwrite
+        leftovers = {p.name for p in self.path.iterdir()} if self.path.is_dir() else set()
+        used = bool(leftovers - {RUN_FILE, "recipe.yaml"})
         ours = (self.path / RUN_FILE).is_file()
         if used and overwrite:
             if not ours:
@@ -90,6 +117,50 @@ class RunFolder:
             raise RecipeError(self.recipe.source, "(resume)", f"the recipe changed since {self.path} started: "
                               f"{'; '.join(changes)}. Pass --allow-changes to resume with the new recipe, or "
                               "--overwrite to start over")
+        if changes:
+            self._apply_changes(saved["recipe"], changes)
+
+    def _apply_changes(self, saved: dict[str, Any], changes: list[str]) -> None:
+        """With --allow-changes: refuse (one line) a change a finished stage already ran without, so that
+        ``recipe.yaml`` never describes a model the folder does not hold; a larger ``grpo.max_steps`` on a
+        finished GRPO stage reopens it, to continue from its final checkpoint to the new total."""
+        stages = self.stages()
+        stale = []
+        for change in changes:
+            key = change.split(": ", 1)[0]
+            done = [stage for stage in stages if _reads(stage, key)]
+            if key == "grpo.max_steps" and "grpo" in stages:
+                continue
+            if done:
+                stale.append(f"{change} ({', '.join(done)} finished with the old value)")
+        if stale:
+            raise RecipeError(self.recipe.source, "(resume)", f"{'; '.join(stale)}: the run folder would claim "
+                              "what its results are not. Revert the change, or train it in a new output_dir "
+                              "(--overwrite starts this one over)")
+        if "grpo" in stages and any(c.startswith("grpo.max_steps: ") for c in changes):
+            self._reopen_grpo(saved, stages)
+
+    def _reopen_grpo(self, saved: dict[str, Any], stages: dict[str, Any]) -> None:
+        """A finished GRPO stage asked for more steps: continue from the checkpoint of its last step."""
+        source = self.recipe.source
+        old, new = saved.get("grpo", {}).get("max_steps"), self.recipe.grpo.get("max_steps")
+        trained = max((e.get("step", 0) for e in stages["grpo"].get("log_history", [])), default=0)
+        if not isinstance(new, int) or new <= trained:
+            raise RecipeError(source, "grpo.max_steps", f"GRPO already trained {trained} steps (max_steps {old}); "
+                              f"max_steps {new} would not add any, and cannot take steps back: use a new output_dir")
+        self.resumed = True
+        checkpoint = self.last_checkpoint("grpo")
+        step = int(checkpoint.name.split("-")[-1]) if checkpoint else None
+        if step != trained:
+            raise RecipeError(source, "grpo.max_steps", f"GRPO finished at step {trained} but its newest checkpoint "
+                              f"is {checkpoint or 'missing'}, so it cannot continue from where it stopped; train "
+                              "the new total in a new output_dir (--grpo.resume_from_checkpoint takes any checkpoint)")
+        for stage in ("grpo", "eval_after"):  # no longer finished: final/ and its evaluation are redone
+            stages.pop(stage, None)
+        _write_json(self.path / STAGES_FILE, stages)
+        shutil.rmtree(self.final, ignore_errors=True)
+        shutil.rmtree(self.path / "eval" / "after", ignore_errors=True)
+        self.reopened = f"GRPO continues from {checkpoint.name} to max_steps {new}"
 
     def _write_run_file(self) -> None:
         run_file = self.path / RUN_FILE

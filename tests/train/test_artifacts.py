@@ -45,7 +45,7 @@ def test_final_model_loads_in_evalsuite_with_the_launchers_numbers(tiny_text_mod
     assert (final / "config.json").exists() and not (final / "adapter_config.json").exists()  # merged
 
     args = ["run", "--model", str(final), "--data", str(arithmetic_data["heldout"]), "--max-tokens", "12",
-            "--limit", "6", "--rewards", "format,accuracy", "--output-dir", str(tmp_path / "reloaded")]
+            "--limit", "6", "--rewards", "format,accuracy,helper_rewards:digit_count", "--output-dir", str(tmp_path / "reloaded")]
     assert evalsuite_main(args) == 0
     reloaded = json.loads((tmp_path / "reloaded" / "summary.json").read_text())["metrics"]
     assert reloaded == result.metrics["after"]
@@ -76,7 +76,8 @@ def test_sft_lora_adapter_is_saved_against_the_sft_weights(tiny_text_model, arit
     adapter = json.loads((run / "final" / "adapter_config.json").read_text())
     assert adapter["base_model_name_or_path"] == str(run / "sft" / "model")
     model = AutoModelForCausalLM.from_pretrained(str(run / "final"))  # transformers resolves the base itself
-    settings = {"data": str(arithmetic_data["heldout"]), "max_tokens": 12, "limit": 6, "rewards": ["format", "accuracy"]}
+    settings = {"data": str(arithmetic_data["heldout"]), "max_tokens": 12, "limit": 6,
+                "rewards": ["format", "accuracy", "helper_rewards:digit_count"]}
     config = make_config(None, {**settings, "output_dir": str(tmp_path / "reloaded")})
     reloaded = evaluate(config, model=model, tokenizer=result.processing_class, progress=False)
     assert reloaded["metrics"] == result.metrics["after"]

@@ -69,7 +69,8 @@ def test_rewards_resolve_from_the_recipe_folder_and_keep_their_names(tiny_text_m
     monkeypatch.chdir(tmp_path)  # not the project: the recipe's folder is searched
     recipe = R.load(_recipe(tiny_text_model, project, tmp_path / "run"))
     funcs = build_rewards(recipe)
-    assert [f.__name__ for f in funcs] == ["accuracy", "bonus", "digits"]
+    # one name everywhere: the recipe's (TRL logs rewards/my_rewards:bonus/mean, evalsuite reward/my_rewards:bonus)
+    assert [f.__name__ for f in funcs] == ["accuracy", "my_rewards:bonus", "my_rewards:make_digits"]
     assert pickle.loads(pickle.dumps(funcs[1]))(["x", "y"]) == [0.25, 0.25]  # params applied, picklable
     assert funcs[1](["x"], value=9) == [0.25]  # the recipe's params win over a same-named column
     import train
@@ -100,9 +101,9 @@ def test_console_script_in_a_project_with_its_own_train_py(tiny_text_model, proj
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     logged = [e for e in summary["log_history"]["grpo"] if "reward" in e][0]
-    assert logged["rewards/bonus/mean"] == pytest.approx(0.25)
+    assert logged["rewards/my_rewards:bonus/mean"] == pytest.approx(0.25)
     assert logged["rewards/accuracy/mean"] == logged["rewards/accuracy/mean"]  # a number, not NaN: gold found
-    assert "rewards/digits/mean" in logged
+    assert "rewards/my_rewards:make_digits/mean" in logged
 
 
 @pytest.mark.parametrize("entry, key, message", [

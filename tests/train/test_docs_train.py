@@ -8,7 +8,8 @@ import importlib
 
 import pytest
 
-MODULES = ["train.fields", "train.frames", "train.callbacks", "train.modeling", "train.recipe",
+MODULES = ["train.fields", "train.frames", "train.callbacks", "train.modeling", "train.recipe", "train.errors",
+           "train.run_dir", "train.demo",
            "train.join_vision", "train.plots"]
 
 

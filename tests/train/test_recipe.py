@@ -56,7 +56,7 @@ class TestShippedRecipes:
 
     @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
     def test_loads_and_builds_trl_configs(self, path):
-        recipe = R.load(path)
+        recipe = R.load(path, {"device": "cpu"})
         config = R.grpo_config(recipe, cpu=True)  # GPU-only switches are turned off on CPU
         assert config.reward_weights == [spec.weight for spec in recipe.rewards]
         assert config.save_strategy == "steps" and config.save_total_limit  # resumable by default
@@ -100,8 +100,17 @@ class TestShippedRecipes:
         for name in ("gsm_train.jsonl", "gsm_val.jsonl"):
             (tmp_path / name).write_text('{"prompt": "What is 6*7?", "solution": "42"}\n')
         recipe = RECIPES[0].parent / "gsm_lora.yaml"
-        code = cli_main([str(recipe), "--model.path", "Qwen/Qwen3-0.6B", "--data.train", "gsm_train.jsonl",
-                         "--data.eval", "gsm_val.jsonl", "--check"])
+        args = [str(recipe), "--model.path", "Qwen/Qwen3-0.6B", "--data.train", "gsm_train.jsonl",
+                "--data.eval", "gsm_val.jsonl", "--check"]
+        import torch
+
+        if not torch.cuda.is_available():  # a bf16 GPU recipe on this CPU machine: one line, unless device: cpu
+            assert cli_main(args) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and err[0].startswith(f"grpo-train: {recipe}: grpo.bf16: true needs a CUDA device")
+            assert "set device: cpu (--device cpu)" in err[0]
+            args.append("--device=cpu")
+        code = cli_main(args)
         assert code == 0, capsys.readouterr().err
         assert "data.train: 1 rows" in capsys.readouterr().out
 
@@ -388,8 +397,13 @@ class TestOverridesAndPaths:
             R.load(write(tmp_path, with_(rewards=[{"name": "helper_rewards:make_constant", "params": {"nope": 1}}])))
 
     def test_cpu_config_turns_off_gpu_only_switches(self, tmp_path):
-        recipe = R.load(write(tmp_path, with_(grpo={"bf16": True, "num_generations": 4,
-                                                    "per_device_train_batch_size": 8})))
+        raw = with_(grpo={"bf16": True, "num_generations": 4, "per_device_train_batch_size": 8})
+        with pytest.raises(R.RecipeError, match=r"grpo\.bf16: true needs a CUDA device, but .*set device: cpu"):
+            R.grpo_config(R.load(write(tmp_path, raw)), cpu=True)  # never a silent fp32 CPU run of a GPU recipe
+        with pytest.raises(R.RecipeError, match=r"recipe\.yaml: device: cuda, but "):
+            R.grpo_config(R.load(write(tmp_path, {**raw, "device": "cuda", "grpo": {}})), cpu=True)
+        recipe = R.load(write(tmp_path, {**raw, "device": "cpu"}))
+        assert R.grpo_config(recipe, cpu=False).use_cpu  # device: cpu also on a GPU machine
         config = R.grpo_config(recipe, cpu=True)
         assert config.use_cpu and not config.bf16 and not config.gradient_checkpointing
         assert config.num_generations == 4 and config.report_to in ([], "none", ["none"])

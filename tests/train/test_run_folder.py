@@ -62,6 +62,7 @@ def test_an_earlier_run_needs_resume_or_overwrite(tmp_path):
 
 def test_resume_refuses_a_changed_recipe_unless_allowed(tmp_path):
     _prepare(_recipe(tmp_path))
+    (tmp_path / "run" / "grpo").mkdir()  # the run started training
     changed = _recipe(tmp_path, beta=0.1)
     with pytest.raises(R.RecipeError, match=r"\(resume\): the recipe changed .*grpo\.beta: 0\.0 -> 0\.1.*--allow-changes"):
         _prepare(changed, resume=True)

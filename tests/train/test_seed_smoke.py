@@ -26,6 +26,7 @@ SMALL = {
     "grpo.disable_tqdm": True,
     "eval.limit": 2, "eval.max_tokens": 8,
     "preflight.prompts": 2, "preflight.stop": False,  # a random model's rewards rarely vary: report only
+    "device": "cpu",  # the seeds train in bf16 on GPUs; here on purpose on the CPU
 }
 
 
