@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from train.errors import RecipeError, closest
+from train.errors import RecipeError, RunStopped, closest
 
 log = logging.getLogger("grpo-train")
 
@@ -214,15 +214,16 @@ def check(sweep: Sweep) -> list[str]:
 
 def eval_config(sweep: Sweep, job: Job | None, recipe):
     """The evalsuite settings of one arm's final model (``job`` None: the untrained model): the sweep's
-    ``eval`` over the recipe's prompt settings and its rewards (custom ones included), the same seed for all."""
+    ``eval`` over the base recipe's eval settings and rewards (custom ones included), the same seed for all;
+    the prompt's columns and system prompt are the arm's own (an arm may change how its prompts read)."""
     from evalsuite.config import make_config
     from evalsuite.errors import EvalError
     from train.evaluation import eval_rewards
 
     base = sweep.base_recipe()
     names, params = eval_rewards(base)
-    e = recipe.eval
-    data = sweep.eval.get("data") or (e.data if e is not None else None) or recipe.data.eval
+    e = base.eval  # the base recipe's evaluation settings for every arm: an arm cannot score itself differently
+    data = sweep.eval.get("data") or (e.data if e is not None else None) or base.data.eval
     if not data:
         raise RecipeError(sweep.source, "eval.data", "no validation set: set eval.data here, or data.eval in the recipe")
     d = recipe.data
@@ -561,6 +562,10 @@ def main(argv: list[str]) -> int:
         for line in str(exc).splitlines():
             print(f"grpo-train: {line}", file=sys.stderr)
         return 2
+    except RunStopped as exc:  # an arm's preflight or watchdog: fix its overrides, rerun to finish the rest
+        print(f"{exc}\ngrpo-train: the sweep stopped at that arm; rerun `grpo-train sweep {args.sweep}` after "
+              "fixing it to finish what is missing", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print(f"\ngrpo-train: interrupted; rerun `grpo-train sweep {args.sweep}` to finish what is missing",
               file=sys.stderr)
