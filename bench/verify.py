@@ -22,7 +22,7 @@ from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
 from fixtures.verify_heldout import heldout, heldout2  # noqa: E402
 from fixtures.verify_shapes import generated_pairs  # noqa: E402
 from rewards.answers import engine, pool  # noqa: E402
-from rewards.answers.normalize import _normalize  # noqa: E402
+from rewards.answers.normalize import _normalize, unwrap_math  # noqa: E402
 
 Check = Callable[[str, str], bool]
 
@@ -45,6 +45,7 @@ def ours_check(timeout: float) -> Check:
 def _cold() -> None:
     engine.clear_cache()
     _normalize.cache_clear()
+    unwrap_math.cache_clear()
 
 
 def graded(rows: list[dict], check: Check) -> tuple[list[bool], list[float]]:

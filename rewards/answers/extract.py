@@ -439,9 +439,13 @@ def _phrase_answer(region: str) -> tuple[str, int] | None:
     """What follows the last "the answer is" / "Answer:" / few-shot ``A:`` line, up to the end of that sentence
     or line, and where it ends; ``None`` when there is no such phrase or it commits to nothing (a question, a
     hedge that qualifies the value, a negation). ``A:`` that opens a list of options (``B: ...`` follows) is none."""
-    matches = [m for m in _PHRASE.finditer(region)
-               if not (m.group().strip(" \t*:").strip() == "A" and _OPTION_LINE.search(region))
-               and not (m.group()[:6].lower() == "result" and not _MATHY.search(region, m.end(), m.end() + 80))]
+    matches = []
+    for start in (max(0, len(region) - TAIL_CHARS), 0):  # the last phrase is in the tail whenever the tail has one
+        matches = [m for m in _PHRASE.finditer(region, start)
+                   if not (m.group().strip(" \t*:").strip() == "A" and _OPTION_LINE.search(region))
+                   and not (m.group()[:6].lower() == "result" and not _MATHY.search(region, m.end(), m.end() + 80))]
+        if matches or start == 0:
+            break
     if not matches:
         return None
     match = matches[-1]

@@ -114,6 +114,7 @@ _SET_BUILDER = re.compile(
 _DECIMAL_COMMA = re.compile(r"^([-+]?\d+),(\d{2})$")
 _MONEY_DECIMAL_COMMA = re.compile(r"^\s*(?:\\?\$|€|£|USD)\s*[-+]?\d+,\d{2}\s*$|^\s*[-+]?\d+,\d{2}\s*(?:€|\\?\$|£)\s*$")
 _BARE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_WHOLE_BOX = re.compile(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", re.DOTALL)
 _MARKDOWN_BOLD = re.compile(r"^(?:\*\*|__|`+)\s*|\s*(?:\*\*|__|`+)$")  # "**(C)**", "`13`": markdown, never math
 _SEMICOLON_TUPLE = re.compile(r"\(([^(),;]+(?:;[^(),;]+)+)\)")  # (0;-2;6): a tuple written with semicolons
 _PLUS_MINUS_SET = re.compile(r"^\\\{([^{},]+?)\\pm([^{},]+)\\\}$")  # \{2 \pm 1\}: the set \{2+1, 2-1\}
@@ -133,6 +134,28 @@ def normalize(answer: str) -> Answer:
     return _normalize(answer[:MAX_ANSWER_CHARS] if isinstance(answer, str) else "")
 
 
+# the rewrites of _normalize, compiled once
+_MATH_DOLLAR = re.compile(r"(?<!\\)\$")
+_INNER_CURRENCY = re.compile(r"\\\$(?=\s*[-\d.])")
+_MATRIX_BEGIN = re.compile(r"\\begin\{[bBvV]?matrix\}")
+_MATRIX_END = re.compile(r"\\end\{[bBvV]?matrix\}")
+_NEQ = re.compile(r"\\(?:ne|neq)(?![a-zA-Z])")
+_LEQ = re.compile(r"\\(?:le|leqslant)(?![a-zA-Z])")
+_GEQ = re.compile(r"\\(?:ge|geqslant)(?![a-zA-Z])")
+_LT = re.compile(r"\\lt(?![a-zA-Z])")
+_SIZING = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])\s*")
+_STYLE = re.compile(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])")
+_FRAC_VARIANT = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
+_ONE_CHAR_SUBSCRIPT = re.compile(r"_\{\s*([a-zA-Z0-9])\s*\}")
+_EMPTY_SET = re.compile(r"\\varnothing(?![a-zA-Z])|^\\\{\s*\\\}$|^\{\s*\}$")
+_MEMBER_OF = re.compile(r"^[a-zA-Z]\s*\\in\s*")
+_DOUBLED_COMMA = re.compile(r"(?:\s*,\s*)+,")
+_SPACE_RUN = re.compile(r"\s+")
+_SPACE_AROUND_PUNCTUATION = re.compile(r"\s*([,=+\-*/^_(){}\[\]<>|&])\s*")
+_SPACE_AROUND_ROW_BREAK = re.compile(r"\s*(\\\\)\s*")
+_SPACE_AFTER_OPERATOR = re.compile(r"\\(le|ge|ne|leq|geq|neq|cup|cap|in|times|cdot|div|pm)\s+")
+
+
 @lru_cache(maxsize=65536)
 def _normalize(text: str) -> Answer:
     if _BARE_NUMBER.fullmatch(text):
@@ -144,22 +167,22 @@ def _normalize(text: str) -> Answer:
     text = _WHOLE_TEXT.sub(r"\1", text).strip()  # \text{12 apples}: the words inside are the answer
     text = _plain_math(text)
     text, approximation = _exact_value(text)
-    text = re.sub(r"(?<!\\)\$", "", text)
-    text = re.sub(r"\\\$(?=\s*[-\d.])", "", text)  # a currency sign inside an expression: 2 \times 9 = \$18
+    text = _MATH_DOLLAR.sub("", text)
+    text = _INNER_CURRENCY.sub("", text)  # a currency sign inside an expression: 2 \times 9 = \$18
     text = _unwrapped_chain(text)
     text = _SEMICOLON_TUPLE.sub(lambda m: "(" + m.group(1).replace(";", ",") + ")", text)
-    text = re.sub(r"\\begin\{[bBvV]?matrix\}", r"\\begin{pmatrix}", text)
-    text = re.sub(r"\\end\{[bBvV]?matrix\}", r"\\end{pmatrix}", text)
+    text = _MATRIX_BEGIN.sub(r"\\begin{pmatrix}", text)
+    text = _MATRIX_END.sub(r"\\end{pmatrix}", text)
     text = text.replace("!=", "\\neq ").replace(">=", "\\geq ").replace("<=", "\\leq ")
-    text = re.sub(r"\\(?:ne|neq)(?![a-zA-Z])", r"\\neq ", text)
-    text = re.sub(r"\\(?:le|leqslant)(?![a-zA-Z])", r"\\leq ", text)
-    text = re.sub(r"\\(?:ge|geqslant)(?![a-zA-Z])", r"\\geq ", text)
-    text = re.sub(r"\\lt(?![a-zA-Z])", "<", text).replace("\\gt ", ">").replace("\\gt", ">")
+    text = _NEQ.sub(r"\\neq ", text)
+    text = _LEQ.sub(r"\\leq ", text)
+    text = _GEQ.sub(r"\\geq ", text)
+    text = _LT.sub("<", text).replace("\\gt ", ">").replace("\\gt", ">")
     text = _angle_tuples(text)
-    text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])\s*", "", text)
-    text = re.sub(r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])", "", text)
+    text = _SIZING.sub("", text)
+    text = _STYLE.sub("", text)
     text = _ARRAY.sub(r"\\begin{pmatrix}\1\\end{pmatrix}", text)
-    text = re.sub(r"\\[dtc]frac(?![a-zA-Z])", r"\\frac", text)
+    text = _FRAC_VARIANT.sub(r"\\frac", text)
     text = _THOUSANDS_MARKED.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _CURRENCY_SUFFIX.sub("", _DOLLAR_PREFIX.sub("", text.strip()))
@@ -168,26 +191,26 @@ def _normalize(text: str) -> Answer:
     text, percent = _strip_percent(text)
     text, unit = _strip_unit(text)
     text = _MIXED_PLAIN.sub(_mixed_number, text)
-    text = re.sub(r"_\{\s*([a-zA-Z0-9])\s*\}", r"_\1", text)  # a_{1} is a_1 (one-character subscripts only)
+    text = _ONE_CHAR_SUBSCRIPT.sub(r"_\1", text)  # a_{1} is a_1 (one-character subscripts only)
     text = _degrees(text)
     text = _unwrap_text_commands(text)
     text = _short_forms(text)
     text = _conjunctions(text)
-    text = re.sub(r"\\varnothing(?![a-zA-Z])|^\\\{\s*\\\}$|^\{\s*\}$", r"\\emptyset", text)
+    text = _EMPTY_SET.sub(r"\\emptyset", text)
     text = _VECTOR.sub(_vector_as_tuple, text)
     text = _NUMBER_WORDS.get(text.lower(), text)
     text = _SET_BUILDER.sub(r"\2", text)  # {x | x > 2} is the condition on x, which reads as its interval
-    text = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", text)
+    text = _MEMBER_OF.sub("", text)
     if text.startswith("{") and text.endswith("}") and _balanced(text[1:-1]) and "," in text:
         text = "\\{" + text[1:-1] + "\\}"
-    text = re.sub(r"(?:\s*,\s*)+,", ",", text)
-    text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
+    text = _DOUBLED_COMMA.sub(",", text)
+    text = _SPACE_RUN.sub(" ", text).strip().rstrip(".").strip()
     if _THOUSANDS_PLAIN.match(text):
         text = text.replace(",", "")
     text = _PLUS_MINUS_SET.sub(r"\\{\1+\2,\1-\2\\}", text)
-    text = re.sub(r"\s*([,=+\-*/^_(){}\[\]<>|&])\s*", r"\1", text)
-    text = re.sub(r"\s*(\\\\)\s*", r"\1", text)  # a matrix row break
-    text = re.sub(r"\\(le|ge|ne|leq|geq|neq|cup|cap|in|times|cdot|div|pm)\s+", r"\\\1 ", text)
+    text = _SPACE_AROUND_PUNCTUATION.sub(r"\1", text)
+    text = _SPACE_AROUND_ROW_BREAK.sub(r"\1", text)  # a matrix row break
+    text = _SPACE_AFTER_OPERATOR.sub(r"\\\1 ", text)
     return Answer(text=text, unit=unit, percent=percent, approximation=approximation)
 
 
@@ -232,6 +255,7 @@ def _unwrapped_chain(text: str) -> str:
     return text[1:-1].strip()
 
 
+@lru_cache(maxsize=8192)
 def unwrap_math(text: str) -> str:
     r"""Strip ``$...$``, ``\(...\)``, ``\[...\]`` and a whole-answer ``\boxed{...}``.
 
@@ -244,7 +268,7 @@ def unwrap_math(text: str) -> str:
         for left, right in _WRAPPERS:
             if len(text) > len(left) + len(right) and text.startswith(left) and text.endswith(right):
                 text = text[len(left): -len(right)].strip()
-        boxed = re.match(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", text, re.DOTALL)
+        boxed = _WHOLE_BOX.match(text)
         if boxed and _balanced(boxed.group(1)):
             text = boxed.group(1).strip()
         if text == before:
