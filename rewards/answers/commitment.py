@@ -39,7 +39,7 @@ import re
 from enum import Enum
 from typing import NamedTuple
 
-from rewards.answers.normalize import Answer, normalize
+from rewards.answers.normalize import Answer, normalize, unwrap_math
 from rewards.answers.spans import PLACEHOLDER, plain, unmask
 
 MAX_VALUES = 12  # distinct values joined into one multi-valued answer at most
@@ -84,6 +84,7 @@ _DOUBT = re.compile(
 _SCOPED_HEDGE = re.compile(
     r"\b(?:maybe|perhaps|possibly|probably|presumably|conceivably|(?:most |more )?likely|"
     r"(?:could|might|may)(?: also| well| possibly| perhaps)? (?:be|equal|have been)|or so)\b", re.IGNORECASE)
+_MODAL = re.compile(r"(?:could|might|may)\b", re.IGNORECASE)  # a modal's scope ends at the next verb of result
 _ADJECTIVE_BEFORE = re.compile(r"\b(?:the|a|an|its|their|is the)\s+(?:most\s+|more\s+|less\s+)?$", re.IGNORECASE)
 _ADVERB_AFTER = re.compile(r"\s+(?!(?:probab|possib|likel|approximate|rough|near)ly\b)[a-z]{3,}ly\b\s*,", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
@@ -179,8 +180,7 @@ def hedged(statement: str, start: int, end: int) -> bool:
         scope = hedge.end() + len(re.match(r"\s*,?", statement[hedge.end():]).group())  # "Maybe, 7"
         brk = _CLAUSE_BREAK.search(statement, scope)
         stop = brk.start() if brk else len(statement)
-        if (hedge.group()[:1].lower() in "cm" and not hedge.group().lower().startswith(("maybe", "most", "more"))
-                and not re.match(r"\s*that\b", statement[scope:])):
+        if _MODAL.match(hedge.group()) and not re.match(r"\s*that\b", statement[scope:]):
             verb = _RESULT_MARK.search(statement, scope, stop)  # "the points that could be in D is 19": the modal
             stop = verb.start() if verb else stop  # belongs to a relative clause; the result comes after "is"
         if scope <= start < stop:
@@ -246,8 +246,8 @@ def commit_formula(text: str) -> str | None:
 
 
 def candidates(sentence: str, spans: list[str]) -> list[Candidate]:
-    """The values of one masked sentence with their roles (``asserted`` or ``intermediate`` decided by
-    ``asserted_value``; here every value that is not rejected, a bound or a label is provisionally asserted)."""
+    """The values of one masked sentence with their roles as the words beside each decide them: every value that is
+    not rejected, a bound, a label or context is provisionally asserted (``statement`` decides which is the result)."""
     found: list[Candidate] = []
     for match in VALUE.finditer(sentence):
         if found and match.start() < found[-1].end:
@@ -269,45 +269,62 @@ def candidates(sentence: str, spans: list[str]) -> list[Candidate]:
     return found
 
 
+def statement(sentence: str, spans: list[str]) -> list[Candidate]:
+    """Every value of one masked sentence with its final role: the result the statement gives (``asserted``: the one
+    value after the last ``=`` / ``is`` / ``makes``, the only value, the one bold value, or values joined only by
+    ``,``/``and``/``or``), the other values ``intermediate`` (or ``context``), and every result ``alternative`` when
+    a hedge qualifies one of them. No value is asserted when one is both asserted and rejected or the values are a
+    narrative with no one result.
+
+    >>> [(c.text, c.role.value) for c in statement("Natalia sold 48 + 24 = 72 clips", [])]
+    [('48', 'intermediate'), ('24', 'intermediate'), ('72 clips', 'asserted')]
+    >>> [c.role.value for c in statement("It might be 6 or 7", [])]
+    ['alternative', 'alternative']
+    """
+    found = candidates(sentence, [*spans])
+    chosen = _result(sentence, found)
+    voided = any(hedged(sentence, value.start, value.end) for value in chosen)
+    result = Role.ALTERNATIVE if voided else Role.ASSERTED
+    return [c._replace(role=result if c in chosen else Role.INTERMEDIATE if c.role is Role.ASSERTED else c.role)
+            for c in found]
+
+
 def asserted_value(sentence: str, spans: list[str]) -> str | None:
-    """The committed value of one masked sentence: the one value after the last ``=`` / ``is`` / ``makes`` (the
-    values before it are intermediate), the only value, or values joined only by ``,``/``and``/``or`` (one
-    multi-valued answer); ``None`` when a value is both asserted and rejected, a hedge qualifies an asserted
-    value, or the values are a narrative with no one result.
+    """The committed value of one masked sentence (``statement``'s asserted values, joined), or ``None``.
 
     >>> asserted_value("It is 9, not 8", []), asserted_value("We get 12 apples, then 15 apples", [])
     ('9', None)
     >>> asserted_value("It lies between 3 and 5, and it is exactly 4", [])
     '4'
     """
-    found = candidates(sentence, [*spans])
+    asserted = [c.text for c in statement(sentence, spans) if c.role is Role.ASSERTED]
+    return ", ".join(distinct(asserted)) if asserted else None
+
+
+def _result(sentence: str, found: list[Candidate]) -> list[Candidate]:
+    """The candidates ``found`` that are the statement's result, before hedges (see ``statement``); ``[]`` for none."""
     values = [c for c in found if c.role is Role.ASSERTED]
     if len(values) > 1 and any(c.role is Role.CONTEXT for c in found):
         values = [c for c in found if c.role in _VALUES]  # two asserted values: the phrases decide nothing
     rejected = {c.key for c in found if c.role is Role.REJECTED}
     if not values or any(value.key in rejected for value in values):
-        return None  # no value left, or one value both asserted and denied ("It is 15, not 15")
-    chosen = None
+        return []  # no value left, or one value both asserted and denied ("It is 15, not 15")
     marks = [m.end() for m in _RESULT_MARK.finditer(sentence)]
     if marks:
         rhs = [value for value in values if value.start >= marks[-1]]
         if (len(rhs) == 1 and _RHS_LEAD.match(sentence[marks[-1]: rhs[0].start])
                 and _RHS_TAIL.match(sentence[rhs[0].end:])):
-            chosen = rhs  # "... = 72 clips in April and May", "the sum of the 10 terms is $55$"
-    if chosen is None and len(values) == 1:
-        chosen = values
+            return rhs  # "... = 72 clips in April and May", "the sum of the 10 terms is $55$"
+    if len(values) == 1:
+        return values
     bold = [value for value in values if _BOLD_BEFORE.search(sentence, 0, value.start) and
             _BOLD_AFTER.match(sentence, value.end)]
-    if chosen is None and len(bold) == 1:
-        chosen = bold  # "... 79 * 2 - 66 هو **92**": a chat model marks its result in bold
-    if chosen is None:
-        gaps = (sentence[left.end: right.start] for left, right in zip(values, values[1:], strict=False))
-        if len(values) > MAX_VALUES or not all(_CONJUNCTION_GAP.match(gap) for gap in gaps):
-            return None  # a narrative of several values with no one result
-        chosen = values
-    if any(hedged(sentence, value.start, value.end) for value in chosen):
-        return None
-    return ", ".join(distinct(value.text for value in chosen))
+    if len(bold) == 1:
+        return bold  # "... 79 * 2 - 66 هو **92**": a chat model marks its result in bold
+    gaps = (sentence[left.end: right.start] for left, right in zip(values, values[1:], strict=False))
+    if len(values) > MAX_VALUES or not all(_CONJUNCTION_GAP.match(gap) for gap in gaps):
+        return []  # a narrative of several values with no one result
+    return values
 
 
 _VALUES = (Role.ASSERTED, Role.CONTEXT)
@@ -326,8 +343,6 @@ def distinct(answers) -> list[str]:
 
 def _unwrap_whole(text: str) -> str:
     """``text`` without its math delimiters or whole-answer box, when it is one span (``$x$ or $y$`` stays)."""
-    from rewards.answers.normalize import unwrap_math
-
     text, inner = text.strip(), unwrap_math(text)
     return text if inner != text and re.search(r"(?<!\\)\$|\\[()\[\]]", inner) else inner
 

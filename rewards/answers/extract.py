@@ -22,8 +22,8 @@ from rewards.answers.commitment import (
     has_hedge,
     hedged,
 )
-from rewards.answers.normalize import normalize, unwrap_math
-from rewards.answers.spans import CJK, is_prose, mask_math, plain, unmask
+from rewards.answers.normalize import CJK, normalize, unwrap_math
+from rewards.answers.spans import is_prose, mask_math, plain, unmask
 
 __all__ = ["DEFAULT", "ExtractionConfig", "extract_answer", "gold_answer", "is_prose"]
 
@@ -108,6 +108,10 @@ _RESULT_CLAUSE = re.compile(
     r"поэтому|итак|значит)\b[,\s]*",
     re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*•+]|\d{1,2}[.)]|\(?[a-z]\))\s+")
+# where the last line's sentences part: a sentence end, a display-math block (marked by a newline), or a run-on
+# line's "Therefore"
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；।؟؛])|\n|\s+(?=(?:Therefore|Thus|Hence|So|In conclusion|Finally),?\s)")
+_AFTER_MATH = re.compile(r"([\ue000-\uf7ff])(\s+)(?=[A-Z])")
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；।؟؛]")
 _SENTENCE_BREAK = re.compile(r"[.?](?=\s+\S)|!(?=\s+[A-Z])|[。！？।؟](?=\s*\S)")  # "n ! }" in a formula is a factorial
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
@@ -203,18 +207,18 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
     if found is None:
         return None
     region, blocks = found
+    fields = None if blocks else list(_JSON_ANSWER.finditer(region))
     if isinstance(blocks, str):  # an answer tag left open: only a closed box in it is a commitment
         boxes = [box for box in (_closed_boxes(blocks) or []) if box[0]]
         answer = _boxed_answer(blocks, boxes, config) if boxes else None
-        return answer.strip() if answer and len(answer.strip()) <= config.max_answer_chars else None
-    if blocks and doubted(region[blocks[-1][2]:]):
+    elif blocks and doubted(region[blocks[-1][2]:]):
         return None  # "<answer>80</answer> (I am not sure, it might be 75)": the text withdraws the commitment
-    if blocks:  # several blocks since the last revision are one multi-valued answer, as boxes are
+    elif blocks:  # several blocks since the last revision are one multi-valued answer, as boxes are
         group = _since_revision(region, blocks)
         answers = [_read(content, True, config) for content, _, _ in group] if group else [None]
         answer = None if None in answers else ", ".join(distinct(answers))
-    elif _JSON_ANSWER.search(region):
-        answer = _json_answer(region, config)
+    elif fields:
+        answer = _json_answer(fields[-1].group(1), config)
     else:
         answer = _before_new_question(region, config) or _read(region, False, config)
     if answer is None:
@@ -248,14 +252,13 @@ def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]
     return text, blocks
 
 
-def _json_answer(region: str, config: ExtractionConfig) -> str | None:
-    r"""The last JSON ``"answer"`` field, read like an ``<answer>`` block. A string with single-backslash LaTeX
-    commands (``"\frac{1}{2}"``, invalid or misread JSON) is taken as written.
+def _json_answer(raw: str, config: ExtractionConfig) -> str | None:
+    r"""A JSON ``"answer"`` field's value as written (a JSON string or number), read like an ``<answer>`` block.
+    A string with single-backslash LaTeX commands (``"\frac{1}{2}"``, invalid or misread JSON) is taken as written.
 
-    >>> _json_answer('{"reasoning": "3 + 4 = 7", "answer": "7"}', DEFAULT), _json_answer('{"answer": 12}', DEFAULT)
-    ('7', '12')
+    >>> _json_answer('"7"', DEFAULT), _json_answer('12', DEFAULT), _json_answer('"\\frac{1}{2}"', DEFAULT)
+    ('7', '12', '\\frac{1}{2}')
     """
-    raw = list(_JSON_ANSWER.finditer(region))[-1].group(1)
     if raw.startswith('"'):
         if _LATEX_COMMAND.search(raw):
             raw = raw[1:-1].replace('\\"', '"')
@@ -528,10 +531,9 @@ def _final_statement(text: str) -> str | None:
         line = line[bullet.end():]
         if len(lines) > 1 and _BULLET.match(lines[-2]) and _is_formula(unmask(line, spans)):
             return None
-    displays = "".join(chr(0xE000 + i) for i, span in enumerate(spans) if span.startswith(("$$", "\\[", "\\begin")))
-    ends = (r"(?<=[.!?;])\s+|(?<=[。！？；।؟؛])|\s+(?=(?:Therefore|Thus|Hence|So|In conclusion|Finally),?\s)"
-            + (rf"|(?<=[{displays}])\s+(?=[A-Z])" if displays else ""))  # a run-on line: a new sentence at "Therefore"
-    pieces = [piece for piece in re.split(ends, line) if piece.strip(" .!;*。！；।")]  # display math ends a sentence
+    line = _AFTER_MATH.sub(lambda m: m.group(1) + ("\n" if spans[ord(m.group(1)) - 0xE000].startswith(
+        ("$$", "\\[", "\\begin")) else m.group(2)), line)  # display math ends a sentence: mark the cut with \n
+    pieces = [piece for piece in _SENTENCE_SPLIT.split(line) if piece.strip(" .!;*。！；।")]
     while len(pieces) > 1 and (_ASIDE.fullmatch(pieces[-1].strip()) or _CLOSER.fullmatch(pieces[-1])) \
             and not VALUE.search(pieces[-1]):
         pieces.pop()  # "(Note: this is the final answer.)", "I hope it is correct.": no statement of a value

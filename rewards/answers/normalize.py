@@ -35,6 +35,8 @@ _UNICODE = {
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"  # kana and CJK ideographs: a character class body
+
 # canonical unit -> spellings (matched case-sensitively as whole words at the end of the answer)
 _UNITS = {
     "m": ("m", "meter", "meters", "metre", "metres"), "cm": ("cm", "centimeter", "centimeters", "centimetres"),
@@ -66,7 +68,7 @@ _TRAILING_UNIT = re.compile(
 _NOUN_NUMBER = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?|(?:\d+\s*)?\\frac\{\d+\}\{\d+\})"
 _TRAILING_NOUN = re.compile(
     r"^(?P<number>" + _NOUN_NUMBER + r")"
-    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}(?:/[A-Za-z]{1,10}|\s+(?:per|of|a|an|each|every)\s+[A-Za-z]{2,20})?)|\s*(?P<cjk>[\u3040-\u30ff\u4e00-\u9fff]{1,6}))\s*[.。]?$"
+    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}(?:/[A-Za-z]{1,10}|\s+(?:per|of|a|an|each|every)\s+[A-Za-z]{2,20})?)|\s*(?P<cjk>[" + CJK + r"]{1,6}))\s*[.。]?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
 _VECTOR = re.compile(r"\\begin\{pmatrix\}((?:(?!\\begin).)*?)\\end\{pmatrix\}", re.DOTALL)

@@ -68,7 +68,7 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return True  # the same text, or the same TeX spaced or braced differently (``m c^{2}``, ``mc^2``)
     choice = _choice(gold.text)
     if choice:
-        picked = _picked_choice(pred.text)
+        picked = picked_choice(pred.text)
         return picked == choice if picked or _is_value(pred) else None
     if ":" in pred.text or ":" in gold.text:  # clock times and ratios: compared as written
         return False
@@ -320,7 +320,7 @@ def _choice(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _picked_choice(text: str) -> str | None:
+def picked_choice(text: str) -> str | None:
     r"""The option letter a prediction names: ``B``, ``(b)``, ``B) 42``, ``\text{(B)}``, ``option B``."""
     text = text.replace("\\text{", "").replace("\\textbf{", "").replace("}", "")
     match = _CHOICE_LEAD.match(text)

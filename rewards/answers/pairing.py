@@ -9,14 +9,12 @@ import re
 from fractions import Fraction
 
 from rewards.answers.normalize import Answer, normalize, unwrap_math
-from rewards.answers.numbers import assignments, decide, split_top, value
+from rewards.answers.numbers import assignments, decide, picked_choice, split_top, value
 
 # A gold that is one option of a multiple-choice question with its text: "(B) 12 apples", "B) 12", "\textbf{(B)} 12"
 _OPTION = re.compile(r"^\s*(?:\\text(?:bf)?\{\s*)?\(\s*([A-J])\s*\)\s*\}?\s*[.:]?\s*(\S.*)$"
                      r"|^\s*([A-J])(?:\s*[.:)]\s+|\s+(?=[A-Z][a-z]))(\S.*)$", re.DOTALL)  # "C Cecile": a letter, a name
-_LETTER = re.compile(r"^(?:(?:option|choice)\s*)?\(?\s*([A-Ja-j])\s*\)?(?:[.:)]|\s|$)", re.IGNORECASE)
 _ALTERNATE_SPELLINGS = re.compile(r"\s*(?:,|\bor\b|\\text\{\s*or\s*\})\s*")
-_TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}")
 # A named tuple: "(x, y) = (1, 5)" names the entries of the tuple it assigns
 # A ratio of named quantities set equal to a value: "S_{ABC}:S=7:32", "\frac{NO}{BO}=\frac{1}{\sqrt{6}}", "a/b=3"
 _NAME_PART = r"[A-Za-z]{1,4}(?:_\{?\w{1,6}\}?)?"
@@ -44,8 +42,7 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
     option = _OPTION.match(target)
     if option:
         letter, text = option.group(1) or option.group(3), option.group(2) or option.group(4)
-        picked = _LETTER.match(_TEXT_COMMAND.sub(lambda m: m.group(1), unwrap_math(answer)).strip())
-        target = letter if picked or len(answer.strip()) == 1 else text
+        target = letter if picked_choice(normalize(answer).text) else text  # the letter as numbers.decide reads it
     pred, gold = normalize(answer), normalize(target)
     if "=" not in pred.text + gold.text and "," not in pred.text and (" or " not in answer):
         return pred, gold  # nothing named, listed or restated: the pair as normalized (the common case)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from rewards.answers.normalize import unwrap_math
+from rewards.answers.normalize import CJK, unwrap_math
 
 MAX_SPAN_CHARS = 300  # a $...$ body longer than this is not one math span
 
@@ -17,7 +17,6 @@ PLACEHOLDER = "[\ue000-\uf7ff]"
 PLACEHOLDERS = re.compile(PLACEHOLDER)
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
 # a word of two or more letters in any script, and each CJK character (a word on its own)
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
 _PROSE_WORD = re.compile(rf"[{CJK}]|[^\W\d_{CJK}]{{2,}}")
 _COMMANDS = re.compile(r"\\[a-zA-Z]+")
 _TEXT_GROUP = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox|textnormal|operatorname)\s*\{([^{}]*)\}")

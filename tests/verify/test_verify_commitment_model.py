@@ -6,7 +6,7 @@ and every hedge that qualifies the answer itself still voids it."""
 import pytest
 
 from rewards import verify
-from rewards.answers.commitment import Role, any_hedged, asserted_value, candidates, hedged
+from rewards.answers.commitment import Role, any_hedged, asserted_value, candidates, hedged, statement
 from rewards.answers.extract import extract_answer
 from rewards.answers.spans import mask_math
 
@@ -103,6 +103,18 @@ def test_each_candidate_gets_its_role(sentence, value, role):
 ])
 def test_the_asserted_value_of_a_statement(sentence, expected):
     assert asserted_value(sentence, []) == expected
+
+
+@pytest.mark.parametrize("sentence,roles", [
+    ("Natalia sold 48 + 24 = 72 clips", {"48": Role.INTERMEDIATE, "24": Role.INTERMEDIATE, "72 clips": Role.ASSERTED}),
+    ("It might be 6 or 7", {"6": Role.ALTERNATIVE, "7": Role.ALTERNATIVE}),
+    ("It is 9, not 8", {"9": Role.ASSERTED, "8": Role.REJECTED}),
+    ("Tom has 91 trees left after 10 years", {"91 trees": Role.ASSERTED, "10 years": Role.CONTEXT}),
+    ("We get 12 apples, then 15 apples", {"12 apples": Role.INTERMEDIATE, "15 apples": Role.INTERMEDIATE}),
+    ("It lies between 3 and 5, and it is exactly 4", {"3": Role.BOUND, "5": Role.BOUND, "4": Role.ASSERTED}),
+])
+def test_each_value_gets_its_final_role(sentence, roles):
+    assert {c.text: c.role for c in statement(sentence, [])} == roles
 
 
 def test_hedge_scope_ends_at_its_clause():
