@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from pickled_tasks import Sleep
+from pool_helpers import Sleep
 
 import rewards
 from rewards.answers import counters, engine

@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from pickled_tasks import Sleep
+from pool_helpers import Sleep, busy_worker_pid
 
 from rewards.answers import counters
 from rewards.answers import pool as pool_module
@@ -119,23 +119,13 @@ def test_queue_expiry_is_reported_apart_from_a_timeout(start_pool):
     busy.join(60)
 
 
-def _busy_worker_pid(workers: WorkerPool, other_than: int | None = None, wait: float = 60.0) -> int:
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        busy = [w.proc.pid for w in list(workers._workers) if w.task is not None and w.proc.pid != other_than]
-        if busy:
-            return busy[0]
-        time.sleep(0.02)
-    raise AssertionError("no worker took the task")
-
-
 def test_a_worker_dying_mid_task_twice_reports_died_and_is_replaced(start_pool):
     workers = start_pool(workers=1)
     before = counters.stats()
     busy, box = _run_in_thread(workers, [(Sleep(10), None)], timeout=20.0)
-    first = _busy_worker_pid(workers)
+    first = busy_worker_pid(workers)
     os.kill(first, signal.SIGKILL)
-    os.kill(_busy_worker_pid(workers, other_than=first), signal.SIGKILL)  # the retry, on a fresh worker
+    os.kill(busy_worker_pid(workers, other_than=first), signal.SIGKILL)  # the retry, on a fresh worker
     busy.join(60)
     [(status, detail)] = box["results"]
     assert status == "died" and "exit code -9" in detail and "twice" in detail

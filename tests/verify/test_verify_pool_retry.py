@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from pickled_tasks import Sleep
+from pool_helpers import Sleep, busy_worker_pid
 
 from rewards.answers import counters, engine
 from rewards.answers.normalize import normalize
@@ -39,22 +39,12 @@ def workers():
     pool.close()
 
 
-def _busy_pid(workers: WorkerPool, other_than: int | None = None) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        busy = [w.proc.pid for w in list(workers._workers) if w.task is not None and w.proc.pid != other_than]
-        if busy:
-            return busy[0]
-        time.sleep(0.02)
-    raise AssertionError("no worker took the task")
-
-
 def test_a_check_whose_worker_is_killed_is_retried_on_a_fresh_worker_and_keeps_its_verdict(workers):
     before = counters.stats()
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault("r", workers.run([Pair(SYMBOLIC)], timeout=30.0)))
     thread.start()
-    killed = _busy_pid(workers)
+    killed = busy_worker_pid(workers)
     time.sleep(0.3)  # mid-check: the task is sleeping inside the worker
     os.kill(killed, signal.SIGKILL)
     thread.join(120)
@@ -68,9 +58,9 @@ def test_the_retry_goes_to_a_worker_that_has_run_nothing(workers):
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault("r", workers.run([Pair(SYMBOLIC)], timeout=30.0)))
     thread.start()
-    killed = _busy_pid(workers)
+    killed = busy_worker_pid(workers)
     os.kill(killed, signal.SIGKILL)
-    retried_on = _busy_pid(workers, other_than=killed)
+    retried_on = busy_worker_pid(workers, other_than=killed)
     assert next(w for w in workers._workers if w.proc.pid == retried_on).tasks == 0
     thread.join(120)
     assert box["r"] == [("equal", "")]
@@ -89,7 +79,7 @@ def test_grade_batch_keeps_a_right_answer_when_its_worker_dies_once(monkeypatch,
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault("r", engine.grade_batch([(r"$\sin 2x$", r"2\sin x\cos x")])))
     thread.start()
-    os.kill(_busy_pid(workers), signal.SIGKILL)
+    os.kill(busy_worker_pid(workers), signal.SIGKILL)
     thread.join(120)
     [outcome] = box["r"]
     assert outcome.status is Status.EQUAL and outcome.path == "sympy"
