@@ -86,15 +86,20 @@ def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt:
         ("metrics", "Metrics"), *((("comparison", "A vs B"),) if comparison else ()), ("rewards", "Rewards"),
         ("length", "Length"), ("truncation", "Truncation"), *((("flips", "Flips"),) if comparison else ()),
         ("prompts", "Prompts")))
+    return _page(name, f"<p class=\"meta\">{escape(name)}</p><p class=\"meta\">{meta}</p><nav>{nav}</nav>", sections)
+
+
+def _page(title: str, header: str, sections: list[str]) -> str:
+    """One self-contained report page: ``title`` (plain text), ``header`` (HTML under the heading), ``sections``."""
     return (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'; img-src data:\">"
         "<link rel=\"icon\" href=\"data:,\">"
-        f"<title>evalsuite report: {escape(name)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>evalsuite report</h1><p class=\"meta\">{escape(name)}</p><p class=\"meta\">{meta}</p>"
-        f"<nav>{nav}</nav></header><main>{''.join(sections)}</main><script>{_JS}</script></body></html>\n"
+        f"<title>evalsuite report: {escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>evalsuite report</h1>{header}</header>"
+        f"<main>{''.join(sections)}</main><script>{_JS}</script></body></html>\n"
     )
 
 
@@ -140,16 +145,7 @@ def render_many(runs: dict[str, tuple[dict, list[dict]]], *, baseline: str, comp
     meta = escape(f"{len(runs)} runs · {counts.get('prompts', len(records))} prompts × n = {summary.get('n', '?')}"
                   f" · baseline {baseline}")
     links = "".join(f'<a href="#{anchor}">{escape(label)}</a>' for anchor, label in nav)
-    return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "script-src 'unsafe-inline'; img-src data:\">"
-        "<link rel=\"icon\" href=\"data:,\">"
-        f"<title>evalsuite report: {escape(baseline)} and {len(runs) - 1} more</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>evalsuite report</h1><p class=\"meta\">{meta}</p><nav>{links}</nav></header>"
-        f"<main>{''.join(sections)}</main><script>{_JS}</script></body></html>\n"
-    )
+    return _page(f"{baseline} and {len(runs) - 1} more", f"<p class=\"meta\">{meta}</p><nav>{links}</nav>", sections)
 
 
 def _ablation_section(ablation: dict) -> str:
