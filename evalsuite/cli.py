@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from evalsuite.backends.base import Sampling
 from evalsuite.errors import EvalError
 from rewards.extras import missing_extra
 
@@ -24,11 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", default=S, help="local model folder or hub id")
     run.add_argument("--data", default=S, help="JSON, JSONL, parquet, or a datasets folder (PATH::split)")
     run.add_argument("--backend", choices=["transformers", "vllm"], default=S)
-    run.add_argument("--n", type=int, default=S, help="samples per prompt (default 1)")
+    run.add_argument("--n", type=int, default=S, help=f"samples per prompt (default {Sampling.n})")
     run.add_argument("--temperature", type=float, default=S, help="0 = greedy (default)")
     run.add_argument("--top-p", type=float, default=S)
     run.add_argument("--top-k", type=int, default=S, help="-1 or 0 = off (default)")
-    run.add_argument("--max-tokens", type=int, default=S, help="completion token budget (default 256)")
+    run.add_argument("--max-tokens", type=int, default=S, help=f"completion token budget (default {Sampling.max_tokens})")
     run.add_argument("--seed", type=int, default=S)
     run.add_argument("--stop", nargs="+", action="extend", default=S, help="stop strings")
     run.add_argument("--system-prompt", default=S, help="TEXT, or @FILE to read it from a file")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalsuite.backends.base import Sampling
 from evalsuite.correctness import Correctness
 from evalsuite.errors import EvalError
 from evalsuite.tasks import TASKS
@@ -31,13 +32,14 @@ class EvalConfig:
     model: str = ""
     data: str = ""
     backend: str = "transformers"
-    n: int = 1
-    temperature: float = 0.0
-    top_p: float = 1.0
-    top_k: int | None = None
-    max_tokens: int = 256
-    seed: int = 0
-    stop: tuple[str, ...] = ()
+    # the sampling defaults are Sampling's (evalsuite/backends/base.py), their one home
+    n: int = Sampling.n
+    temperature: float = Sampling.temperature
+    top_p: float = Sampling.top_p
+    top_k: int | None = Sampling.top_k
+    max_tokens: int = Sampling.max_tokens
+    seed: int = Sampling.seed
+    stop: tuple[str, ...] = Sampling.stop
     system_prompt: str | None = None
     prompt_template: str | None = None
     task: str | None = None
@@ -120,6 +122,10 @@ class EvalConfig:
         for ok, message in checks:
             if not ok:
                 raise EvalError(message)
+
+    def sampling(self) -> Sampling:
+        """The backends' sampling settings of this run."""
+        return Sampling(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Sampling)})
 
     def generation_settings(self) -> dict[str, Any]:
         """The settings saved in ``run.json`` and compared before resuming."""

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalsuite.errors import DataError, EvalError
-from evalsuite.tasks import Task
+from evalsuite.errors import DataError, EvalError, closest_column, list_columns, missing_column
+from evalsuite.tasks import TASKS, Task
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -39,9 +39,10 @@ def fill_template(template: str, row: dict) -> str:
         if name is None:
             return token[0]
         if name not in row:
-            columns = ", ".join(sorted(map(str, row))) or "(none)"
-            raise DataError(f"the prompt template needs column {name!r}, which this row lacks (columns: {columns}; "
-                            "write {{ and }} for literal braces)")
+            guess = closest_column(name, list(map(str, row)))
+            hint = f"; did you mean {{{guess}}}?" if guess else ""
+            raise DataError(f"the prompt template needs column {name!r}, which this row lacks (columns found: "
+                            f"{list_columns(row)}{hint}; write {{{{ and }}}} for literal braces)")
         value = row[name]
         return value if isinstance(value, str) else str(value)
 
@@ -82,6 +83,10 @@ class PromptBuilder:
         """The chat messages for ``row``."""
         if self.template is not None:
             conversation = [{"role": "user", "content": fill_template(self.template, self._columns(row))}]
+        elif isinstance(row, dict) and row.get(self.messages_key) is None and row.get(self.prompt_key) is None:
+            raise DataError(missing_column(
+                (self.prompt_key, self.messages_key), row, what="prompt", flag="--prompt-key", usual=_PROMPT_COLUMNS,
+                more=f"--messages-key for chat messages, --prompt-template 'TEXT {{column}}', {_task_hint(row)}"))
         else:
             conversation = build_messages(row, prompt_key=self.prompt_key, messages_key=self.messages_key)
         head = [conversation.pop(0)] if conversation[0]["role"] == "system" else []
@@ -108,7 +113,8 @@ class PromptBuilder:
             except EvalError as err:
                 raise DataError(str(err)) from None
         if self.solution_key not in row:
-            raise DataError(f"missing column {self.solution_key!r} (the gold answer)")
+            raise DataError(missing_column(self.solution_key, row, what="gold answer", flag="--solution-key",
+                                           usual=GOLD_COLUMNS, more=_task_hint(row)))
         return row[self.solution_key]
 
     def example_turns(self, row: dict) -> tuple[str, str]:
@@ -129,6 +135,17 @@ class PromptBuilder:
         if not self.fewshot:
             return []
         return [shot for shot in self.shots if shot[0] != question][: self.fewshot]
+
+
+# the names data sets give their prompt and gold columns: a missing column's message suggests the first present
+_PROMPT_COLUMNS = ("question", "problem", "input", "instruction", "query", "text")
+GOLD_COLUMNS = ("answer", "gold", "target", "label", "ground_truth", "final_answer", "expected_answer", "output")
+
+
+def _task_hint(row: dict) -> str:
+    """The preset whose question column the row has (``or a preset with --task gsm8k``), else every preset."""
+    fits = [name for name, task in TASKS.items() if any(column in row for column in task.question)]
+    return f"or a preset with --task {fits[0] if fits else '|'.join(TASKS)}"
 
 
 def draw_shots(rows: Sequence[tuple[str, dict]], builder: PromptBuilder, count: int, seed: int,
@@ -178,7 +195,7 @@ def build_messages(
     if value is None:
         value, key = row.get(prompt_key), prompt_key
     if value is None:
-        raise DataError(f"missing column {prompt_key!r} or {messages_key!r}")
+        raise DataError(missing_column((prompt_key, messages_key), row, what="prompt"))
     if isinstance(value, str):
         if not value.strip():
             raise DataError(f"column {key!r} is empty")

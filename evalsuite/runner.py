@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite import metrics as metrics_mod
-from evalsuite.backends import Prompt, Sampling, load_backend
+from evalsuite.backends import Prompt, load_backend
 from evalsuite.backends.base import check_model_path
 from evalsuite.comparison import compare
 from evalsuite.config import EvalConfig, make_config
@@ -66,10 +66,7 @@ def run(
         check_same_data(out.path, examples, done)
         fresh = [e for e in examples if e.id not in done]
         short = [e for e in examples if e.id in done and len(done[e.id]["completions"]) < config.n]
-        sampling = Sampling(
-            n=config.n, temperature=config.temperature, top_p=config.top_p, top_k=config.top_k,
-            max_tokens=config.max_tokens, seed=config.seed, stop=tuple(config.stop),
-        )
+        sampling = config.sampling()
         positions = {e.id: i for i, e in enumerate(examples)}
         new_records, grown, tokens = [], [], 0
         if sampling.greedy:  # a greedy prompt's samples are copies of its first: grow without a model

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from evalsuite.errors import EvalError, locate
+from evalsuite.errors import EvalError, locate, missing_column
+from evalsuite.prompting import GOLD_COLUMNS
 
 SAMPLES = "samples.jsonl"
 SUMMARY = "summary.json"
@@ -60,9 +61,12 @@ def read_samples(path: str | Path, *, repair: bool = False, solution_key: str = 
 def _check_record(record: Any, solution_key: str) -> str | None:
     if not isinstance(record, dict):
         return "expected a JSON object"
-    for key in (*REQUIRED, solution_key):
+    for key in REQUIRED:
         if key not in record:
             return f"missing field {key!r}"
+    if solution_key not in record:
+        return missing_column(solution_key, record, what="gold answer", flag="--solution-key", usual=GOLD_COLUMNS,
+                              noun="field")
     completions = record["completions"]
     if not isinstance(completions, list):
         return "'completions' must be a list of strings"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evalsuite.errors import EvalError
+from evalsuite.errors import EvalError, missing_column
 
 # The instruction the Qwen2.5-Math and DeepSeek-R1 reports evaluate with; {question} is the task's question column.
 STANDARD_TEMPLATE = "{question}\nPlease reason step by step, and put your final answer within \\boxed{}."
@@ -120,5 +120,4 @@ def _first_present(row: dict, columns: tuple[str, ...], what: str) -> str:
     for column in columns:
         if column in row:
             return column
-    names = " or ".join(repr(c) for c in columns)
-    raise EvalError(f"missing column {names} (the {what})")
+    raise EvalError(missing_column(columns, row, what=what))

@@ -39,20 +39,6 @@ def test_malformed_json_line(tmp_path, capsys, model_dir):
     assert msg == f"{data}, line 2: malformed JSON (Expecting ',' delimiter at column 30)"
 
 
-def test_missing_prompt_column(tmp_path, capsys, model_dir):
-    data = _data(tmp_path, '{"prompt": "a", "solution": "1"}\n{"question": "b", "solution": "2"}\n')
-    msg = _error(capsys, ["run", "--model", model_dir, "--data", data])
-    assert msg == f"{data}, line 2: missing column 'prompt' or 'messages'"
-
-
-def test_missing_solution_column(tmp_path, capsys, model_dir):
-    data = _data(tmp_path, '{"prompt": "a", "answer": "1"}\n')
-    msg = _error(capsys, ["run", "--model", model_dir, "--data", data])
-    assert msg == f"{data}, line 1: missing column 'solution' (the gold answer)"
-    msg = _error(capsys, ["run", "--model", model_dir, "--data", data, "--solution-key", "gold"])
-    assert msg == f"{data}, line 1: missing column 'gold' (the gold answer)"
-
-
 def test_missing_data_file(tmp_path, capsys, model_dir):
     msg = _error(capsys, ["run", "--model", model_dir, "--data", tmp_path / "none.jsonl"])
     assert msg == f"{tmp_path / 'none.jsonl'}: no such file or directory"
@@ -141,7 +127,8 @@ def test_score_errors(tmp_path, capsys):
         (json.dumps(good) + "\n" + json.dumps(good) + "\n", "line 2: duplicate id 0 (also on line 1)"),
         (json.dumps(good) + '\n{"id": 1, "solution": "1", "completions": ["a"], "lengths": [1, 2]}\n',
          "line 2: 'lengths' must have one entry per completion (1)"),
-        ('{"id": 0, "completions": ["x"]}\n', "line 1: missing field 'solution'"),
+        ('{"id": 0, "completions": ["x"]}\n', "line 1: missing field 'solution' (the gold answer); fields found: id, "
+                                           "completions; choose it with --solution-key"),
         ('{"id": 0, \n', "line 1: malformed JSON (Expecting property name enclosed in double quotes at column 11)"),
     ]
     for i, (text, problem) in enumerate(cases):

@@ -106,12 +106,15 @@ def test_build_messages_system_prompt_rules():
 @pytest.mark.parametrize(
     "row,message",
     [
-        ({"solution": "1"}, "missing column 'prompt' or 'messages'"),
+        ({"solution": "1"}, "missing column 'prompt' or 'messages' (the prompt); columns found: solution; choose it with "
+                            "--prompt-key, --messages-key for chat messages, --prompt-template 'TEXT {column}', "
+                            "or a preset with --task gsm8k|math|math500|aime"),
         ({"prompt": "  ", "solution": "1"}, "column 'prompt' is empty"),
         ({"prompt": 3, "solution": "1"}, "column 'prompt' must be text or a list of messages, got int"),
         ({"messages": [], "solution": "1"}, "column 'messages' is an empty list of messages"),
         ({"messages": [{"role": "user"}], "solution": "1"}, "column 'messages': message 0 must be an object with 'role' and 'content'"),
-        ({"prompt": "q"}, "missing column 'solution' (the gold answer)"),
+        ({"prompt": "q"}, "missing column 'solution' (the gold answer); columns found: prompt; choose it with "
+                          "--solution-key, or a preset with --task gsm8k|math|math500|aime"),
         ({"prompt": "q", "solution": "1", "id": [1]}, "column 'id' must be a string or an integer, got list"),
     ],
 )

@@ -45,7 +45,11 @@ def test_template_fields_and_a_missing_column():
     with pytest.raises(DataError) as err:
         fill_template("{question}", {"problem": "p", "answer": "1"})
     assert str(err.value) == ("the prompt template needs column 'question', which this row lacks "
-                              "(columns: answer, problem; write {{ and }} for literal braces)")
+                              "(columns found: problem, answer; write {{ and }} for literal braces)")
+    with pytest.raises(DataError) as err:  # a near spelling is suggested
+        fill_template("{Question}", {"question": "p"})
+    assert str(err.value) == ("the prompt template needs column 'Question', which this row lacks "
+                              "(columns found: question; did you mean {question}?; write {{ and }} for literal braces)")
 
 
 def test_template_and_system_prompt_files_lose_their_trailing_newline(tmp_path):
@@ -126,9 +130,9 @@ def test_task_presets_read_the_gold_and_the_question(task, row, gold, question):
     "task,row,message",
     [
         ("gsm8k", {"question": "Q?", "answer": "10"}, "column 'answer' has no '#### N' final answer line (GSM8K format)"),
-        ("gsm8k", {"question": "Q?"}, "missing column 'answer' (the gold answer)"),
+        ("gsm8k", {"question": "Q?"}, "missing column 'answer' (the gold answer); columns found: question"),
         ("math", {"problem": "P?", "solution": "It is 3."}, "column 'solution' has no \\boxed{...} final answer (MATH format)"),
-        ("math500", {"question": "P?", "answer": "1"}, "missing column 'problem' (the question)"),
+        ("math500", {"question": "P?", "answer": "1"}, "missing column 'problem' (the question); columns found: question, answer"),
         ("aime", {"problem": "A?", "answer": " "}, "column 'answer' is empty"),
     ],
 )
