@@ -66,11 +66,12 @@ class Candidate(NamedTuple):
 
 
 # ASCII word boundaries, so that a number beside CJK text ("有5页", "3页") is still a number
-# a number ends at a non-word character, or where a unit is glued to it ("1,000.99m²", "5cm", "3kg")
-_NUMBER_END = (r"(?:(?![A-Za-z0-9_])|(?=(?:cm|mm|km|kg|mg|ml|mL|m|g|L|s|h|min|ft)(?:²|³|\^\{?[23]\}?)?"
+# a number ends at a non-word character, or where a unit is glued to it ("1,000.99m²", "5cm", "3kg"), never inside
+# a decimal ("6" of "6.02e23"); it may carry a power of ten ("6.02e23", "1.5e-3")
+_NUMBER_END = (r"(?!\.\d)(?:(?![A-Za-z0-9_])|(?=(?:cm|mm|km|kg|mg|ml|mL|m|g|L|s|h|min|ft)(?:²|³|\^\{?[23]\}?)?"
                r"(?![A-Za-z0-9_])))")
 _PLAIN_NUMBER = (r"(?<![A-Za-z0-9_.\\])(?:-?\d+\s+\d+/\d+(?![A-Za-z0-9_/])|-?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[\u2009\u202f\u00a0]\d{3})+|\d+)"
-                 r"(?:\.\d+)?(?:/\d+)?" + _NUMBER_END + r"|-?\.\d+(?![A-Za-z0-9_]))(?:\s?\\?%)?")
+                 r"(?:\.\d+)?(?:[eE][-+]?\d+)?(?:/\d+)?" + _NUMBER_END + r"|-?\.\d+(?![A-Za-z0-9_]))(?:\s?\\?%)?")
 # LaTeX written outside math delimiters ("每份应该是 (\frac{2}{5}) 吨")
 _LATEX_VALUE = r"-?\\[dt]?frac\{[^{}]{1,30}\}\{[^{}]{1,30}\}|-?\d*\\sqrt\{[^{}]{1,30}\}"
 VALUE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER + "|" + _LATEX_VALUE)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.verify_heldout import heldout, heldout2, row_id
+from fixtures.verify_heldout import heldout, heldout2, heldout3, row_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCHED = ("tests", "rewards", "bench")
@@ -44,7 +44,7 @@ def haystack():
     return _searched_text()
 
 
-@pytest.mark.parametrize("name,rows", [("set 1", heldout()), ("set 2", heldout2())])
+@pytest.mark.parametrize("name,rows", [("set 1", heldout()), ("set 2", heldout2()), ("set 3", heldout3())])
 def test_no_heldout_string_appears_under_tests_code_or_bench(haystack, name, rows):
     leaks = [(row_id(row), field) for row in rows for field in ("gold", "completion")
              if len(_flat(row[field])) >= MIN_CHARS and _flat(row[field]) in haystack]

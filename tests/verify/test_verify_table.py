@@ -9,11 +9,13 @@ from fixtures.verify_cases import ISSUE, MV14, cases
 from fixtures.verify_heldout import (
     HELDOUT2_PATH,
     HELDOUT2_SHA256,
+    HELDOUT3_PATHS,
     HELDOUT_PATH,
     HELDOUT_SHA256,
     LEARNED,
     heldout,
     heldout2,
+    heldout3,
     learned,
     row_id,
 )
@@ -22,6 +24,7 @@ from rewards.answers.engine import verify_batch
 ROWS = cases()
 HELDOUT = heldout()
 HELDOUT2 = heldout2()
+HELDOUT3 = heldout3()
 
 
 def _wrong(rows):
@@ -61,7 +64,11 @@ def test_heldout_sets_are_frozen():
     assert len(everything) >= 600 and sum(not row["label"] for row in everything) / len(everything) >= 0.35
     assert {row["kind"] for row in HELDOUT} == {"model_output", "grader_suite", "hacking"}
     assert len(HELDOUT2) >= 300 and {row["kind"] for row in HELDOUT2} == {"model_output"}
-    for row in HELDOUT + HELDOUT2:
+    for path, sha in HELDOUT3_PATHS.items():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, path.name
+    assert len(HELDOUT3) >= 300 and {row["kind"] for row in HELDOUT3} == {"model_output"}
+    assert len({row_id(row) for row in HELDOUT3}) == len(HELDOUT3)
+    for row in HELDOUT + HELDOUT2 + HELDOUT3:
         assert row["source"] and row["category"] and isinstance(row["label"], bool), row_id(row)
 
 
@@ -73,4 +80,4 @@ def test_learned_rows_left_the_heldout_figure_for_the_development_table():
 
 def test_heldout_does_not_overlap_the_development_table():
     development = {(row["gold"], row["completion"]) for row in ROWS}
-    assert not [row_id(row) for row in HELDOUT + HELDOUT2 if (row["gold"], row["completion"]) in development]
+    assert not [row_id(row) for row in HELDOUT + HELDOUT2 + HELDOUT3 if (row["gold"], row["completion"]) in development]
