@@ -1,4 +1,4 @@
-"""Command line of evalsuite: `run`, `score`, `compare` and `report` parse their flags and call the library.
+"""Command line of evalsuite: `run`, `score`, `merge`, `compare` and `report` parse their flags and call the library.
 It must never hold evaluation logic, and never show a traceback for bad input: one line and exit 2."""
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--k", default=S, help="comma-separated k for pass@k (default 1)")
     run.add_argument("--output-dir", default=S, help="default out/eval")
     run.add_argument("--limit", type=int, default=S, help="evaluate the first N rows only")
+    run.add_argument("--shard", default=S, metavar="I/N",
+                     help="evaluate shard I of N (from 0, e.g. $SLURM_ARRAY_TASK_ID/4): the prompts whose id hashes "
+                          "to I; join the shards with evalsuite merge")
     run.add_argument("--solution-key", default=S, help="gold answer column (default solution)")
     run.add_argument("--prompt-key", default=S)
     run.add_argument("--messages-key", default=S)
@@ -76,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--solution-key", default="solution")
     score.add_argument("--n", type=int, default=None,
                        help="samples every prompt must have (default: the most any record has)")
+
+    merge = sub.add_parser("merge", help="join the folders of a sharded run (run --shard I/N) into one run")
+    merge.add_argument("dirs", nargs="+", metavar="DIR", help="every shard folder of the run, e.g. out/shards/*")
+    merge.add_argument("--output-dir", required=True, help="where the merged run is written")
+    merge.add_argument("--overwrite", action="store_true", help="replace the run the output folder holds")
 
     compare = sub.add_parser("compare", help="metric deltas and flipped prompts between two output folders")
     compare.add_argument("dir_a")
@@ -127,6 +135,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             output_dir=args.output_dir, solution_key=args.solution_key, n=args.n, imports=_csv(args.imports),
             correct=args.correct,
         )
+        report.print_summary(summary)
+    elif args.command == "merge":
+        from evalsuite.merge import merge
+
+        summary = merge(args.dirs, args.output_dir, overwrite=args.overwrite)
         report.print_summary(summary)
     elif args.command == "report":
         from evalsuite.html_report import write_many, write_report

@@ -11,6 +11,7 @@ from typing import Any
 from evalsuite.backends.base import Sampling
 from evalsuite.correctness import Correctness
 from evalsuite.errors import EvalError
+from evalsuite.shards import Shard
 from evalsuite.tasks import TASKS
 
 # Changing any of these changes what gets generated, so a folder saved with other values is not resumed
@@ -21,6 +22,8 @@ GENERATION_KEYS = (
 )
 # Prompting settings added later: saved only when set, so folders written before they existed still resume.
 PROMPT_KEYS = ("prompt_template", "task", "fewshot", "fewshot_data", "fewshot_seed")
+# Saved only when set too: a shard's folder is never resumed as another shard or as the whole run.
+SHARD_KEYS = ("shard",)
 VLLM_ONLY = ("tensor_parallel_size", "data_parallel_size", "gpu_memory_utilization", "max_model_len", "vllm_kwargs")
 
 
@@ -53,6 +56,7 @@ class EvalConfig:
     k: tuple[int, ...] = (1,)
     output_dir: str = "out/eval"
     limit: int | None = None
+    shard: str | None = None  # "I/N": the prompts of shard I (from 0) of N, chosen by a hash of their id (evalsuite.shards)
     solution_key: str = "solution"
     prompt_key: str = "prompt"
     messages_key: str = "messages"
@@ -79,6 +83,7 @@ class EvalConfig:
             self.top_k = None
         correct = Correctness.parse(self.correct)  # a malformed spec is one EvalError
         self.correct = "accuracy" if correct.is_default else str(correct)
+        self.shard = None if self.shard is None else str(Shard.parse(self.shard))
         self.validate()
 
     @property
@@ -132,7 +137,7 @@ class EvalConfig:
         values = dataclasses.asdict(self)
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         out = {k: values[k] for k in GENERATION_KEYS}
-        out.update({k: values[k] for k in PROMPT_KEYS if values[k] != defaults[k]})
+        out.update({k: values[k] for k in (*PROMPT_KEYS, *SHARD_KEYS) if values[k] != defaults[k]})
         out["stop"] = list(self.stop)
         return out
 

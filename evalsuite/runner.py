@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite import metrics as metrics_mod
+from evalsuite import shards
 from evalsuite.backends import Prompt, load_backend
 from evalsuite.backends.base import check_model_path
 from evalsuite.comparison import compare
@@ -46,10 +47,12 @@ def run(
     processor, e.g. from a trainer, or a ``vllm.LLM``); they are used as they are and left unchanged.
     Prompts already finished in ``config.output_dir`` by an earlier run with the same generation settings
     are kept, not generated again; with a larger ``n`` only their missing samples are generated.
+    With ``config.shard`` (``"I/N"``) only that shard's prompts are evaluated, exactly as the whole run would.
     """
     started = time.perf_counter()
     timings = {"load_s": 0.0, "generate_s": 0.0, "score_s": 0.0, "write_s": 0.0}
-    examples = build_examples(config, rows)
+    every = build_examples(config, rows)  # after --limit: a shard is a part of the limited run
+    examples = shards.select(every, config.shard)
     correct = config.correctness
     fns = build_rewards(config.rewards, config.reward_params, imports=config.imports,
                         search_paths=reward_search_paths(config.data), correct=correct)
@@ -64,10 +67,12 @@ def run(
     with out.locked():
         done = out.prepare(settings, overwrite=config.overwrite)
         check_same_data(out.path, examples, done)
+        if config.shard:
+            shards.write_manifest(out, config, settings, every)
         fresh = [e for e in examples if e.id not in done]
         short = [e for e in examples if e.id in done and len(done[e.id]["completions"]) < config.n]
         sampling = config.sampling()
-        positions = {e.id: i for i, e in enumerate(examples)}
+        positions = {e.id: i for i, e in enumerate(every)}  # seeds: a shard's prompts draw what the whole run draws
         new_records, grown, tokens = [], [], 0
         if sampling.greedy:  # a greedy prompt's samples are copies of its first: grow without a model
             t = time.perf_counter()
@@ -119,29 +124,31 @@ def run(
         timings["score_s"] += time.perf_counter() - t
         by_id = {r["id"]: r for r in [*resumed, *new_records]}
         records = [by_id[e.id] for e in examples]
-        t = time.perf_counter()
-        summarized = metrics_mod.summarize_with_intervals(records, k=config.k, reward_names=config.rewards, n=config.n,
-                                                          correct=correct)
-        timings["summarize_s"] = time.perf_counter() - t
+        counts = {"resumed": len(resumed), "generated": len(new_records), "extended": len(grown)}
+        summary = summarize_run(config, settings, records, counts=counts, timings=timings)
         timings["total_s"] = time.perf_counter() - started
         timings["generated_tokens"] = tokens
         timings["tokens_per_s"] = tokens / timings["generate_s"] if timings["generate_s"] else None
-        summary = {
-            "config": {**config.to_dict(), "model": settings["model"], "data": settings["data"]},
-            "timings": timings,
-            "counts": {
-                "prompts": len(examples),
-                "resumed": len(resumed),
-                "generated": len(new_records),
-                "extended": len(grown),
-                "samples": sum(len(r["completions"]) for r in records),
-            },
-            "n": config.n,
-            "correct": correct.to_dict(),
-            **summarized,
-        }
         write_json_atomic(out.summary, summary)
     return summary
+
+
+def summarize_run(config: EvalConfig, settings: dict, records: list[dict], *, counts: dict, timings: dict) -> dict:
+    """The summary of a run (or of its merged shards) over ``records`` in data order: ``config`` (``model`` and
+    ``data`` as ``settings`` name them), ``timings`` (given, plus ``summarize_s``), ``counts`` (``prompts`` and
+    ``samples``, then the given ones), ``n``, ``correct``, ``metrics``, ``stderr`` and ``ci95``."""
+    t = time.perf_counter()
+    summarized = metrics_mod.summarize_with_intervals(records, k=config.k, reward_names=config.rewards, n=config.n,
+                                                      correct=config.correctness)
+    timings["summarize_s"] = time.perf_counter() - t
+    return {
+        "config": {**config.to_dict(), "model": settings["model"], "data": settings["data"]},
+        "timings": timings,
+        "counts": {"prompts": len(records), **counts, "samples": sum(len(r["completions"]) for r in records)},
+        "n": config.n,
+        "correct": config.correctness.to_dict(),
+        **summarized,
+    }
 
 
 def check_same_data(folder: Path, examples: list[Example], done: dict[Any, dict]) -> None:

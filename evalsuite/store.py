@@ -17,26 +17,29 @@ SAMPLES = "samples.jsonl"
 SUMMARY = "summary.json"
 SETTINGS = "run.json"
 EXTENDED = "extended.jsonl"
+SHARD = "shard.json"
 LOCK = ".evalsuite.lock"
 REQUIRED = ("id", "completions")
 
 
-def read_samples(path: str | Path, *, repair: bool = False, solution_key: str = "solution") -> list[dict]:
+def read_samples(path: str | Path, *, torn: str = "error", solution_key: str = "solution") -> list[dict]:
     """Every record of a samples.jsonl file, validated.
 
-    A last line without its newline is what a kill mid-write leaves: with ``repair`` it is cut off the
-    file (that prompt is generated again), without it it is an error like any malformed line.
+    A last line without its newline is what a kill mid-write leaves: ``torn="cut"`` cuts it off the file
+    (that prompt is generated again), ``"skip"`` leaves it out and the file as it is, and ``"error"``
+    makes it an error like any malformed line.
     """
     p = Path(path)
     if not p.exists():
         raise EvalError(locate(str(path), None, "no such file"))
     raw = p.read_bytes()
-    if repair and raw and not raw.endswith(b"\n"):
+    if torn != "error" and raw and not raw.endswith(b"\n"):
         cut = raw.rfind(b"\n") + 1
-        with p.open("r+b") as handle:
-            handle.truncate(cut)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if torn == "cut":
+            with p.open("r+b") as handle:
+                handle.truncate(cut)
+                handle.flush()
+                os.fsync(handle.fileno())
         raw = raw[:cut]
     records: list[dict] = []
     seen: dict[Any, int] = {}
@@ -109,8 +112,9 @@ def read_run(folder: str | Path) -> tuple[dict, list[dict]]:
 
 class OutputDir:
     """``DIR/run.json`` (settings that decide what is generated), ``DIR/samples.jsonl``, ``DIR/summary.json``,
-    ``DIR/extended.jsonl`` (records of a run whose ``n`` grows, until they replace their old lines) and
-    ``DIR/.evalsuite.lock`` (held while a run or a rescoring writes here)."""
+    ``DIR/extended.jsonl`` (records of a run whose ``n`` grows, until they replace their old lines),
+    ``DIR/shard.json`` (a shard's manifest, see ``evalsuite.shards``) and ``DIR/.evalsuite.lock`` (held while a
+    run, a rescoring or a merge uses the folder)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -118,6 +122,7 @@ class OutputDir:
         self.summary = self.path / SUMMARY
         self.settings = self.path / SETTINGS
         self.extended = self.path / EXTENDED
+        self.shard = self.path / SHARD
         self.lock_file = self.path / LOCK
         self._pending_settings: dict | None = None
         self._lock_handle: Any = None
@@ -160,8 +165,7 @@ class OutputDir:
         """
         self._mkdir()
         if overwrite:
-            for f in (self.samples, self.summary, self.settings, self.extended):
-                f.unlink(missing_ok=True)
+            self.clear()
         if self.settings.exists():
             try:
                 saved = json.loads(self.settings.read_text(encoding="utf-8"))
@@ -186,12 +190,23 @@ class OutputDir:
             )
         else:
             self._pending_settings = settings  # written with the first batch, so a failed start leaves no trace
-        done = {r["id"]: r for r in read_samples(self.samples, repair=True)} if self.samples.exists() else {}
+        return self.saved_records(repair=True)
+
+    def saved_records(self, *, repair: bool) -> dict[Any, dict]:
+        """``{id: record}`` of what the folder holds, in file order, records of an interrupted extension in
+        place of their old lines. A torn last line is cut off the file with ``repair``, else only left out."""
+        torn = "cut" if repair else "skip"
+        done = {r["id"]: r for r in read_samples(self.samples, torn=torn)} if self.samples.exists() else {}
         if self.extended.exists():
-            for r in read_samples(self.extended, repair=True):
+            for r in read_samples(self.extended, torn=torn):
                 if r["id"] in done:
                     done[r["id"]] = r
         return done
+
+    def clear(self) -> None:
+        """Delete what a run wrote here (samples, extensions, summary, settings, a shard's manifest)."""
+        for f in (self.samples, self.summary, self.settings, self.extended, self.shard):
+            f.unlink(missing_ok=True)
 
     def append(self, records: Iterable[dict]) -> None:
         """Append records as JSON lines in one write, then flush and fsync, so a finished batch survives a kill."""
