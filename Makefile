@@ -21,7 +21,7 @@ export GRPOKIT_TRAINER_ENVS ?= $(HOME)/.cache/grpokit/trainer-envs
 VLLM_VENV := .venv-vllm
 VLLM_PY   := $(VLLM_VENV)/bin/python
 
-.PHONY: install demo test fuzz test-vllm test-light test-trainers trainer-envs lint bench clean
+.PHONY: install demo test fuzz test-vllm test-light test-trainers trainer-envs peers-envs lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,28 @@ $(VLLM_VENV)/.installed: pyproject.toml
 test-vllm: $(VLLM_VENV)/.installed
 	$(VLLM_PY) -m pytest -q -m vllm -p no:cacheprovider tests/evalsuite
 
+# lm-eval and lighteval, each in its own environment, for bench/peers.py (evalsuite side by side with them; never part
+# of `make test`). Each gets torch==2.13.0 in the same pip command (TORCH_INDEX as for trainer-envs) and the
+# transformers .venv runs, so all three tools generate with the same code. lighteval 0.13 hashes str with xxhash,
+# which xxhash 4 refuses ('Strings must be encoded before hashing'), hence xxhash<4.
+LMEVAL_VENV    := .venv-lmeval
+LIGHTEVAL_VENV := .venv-lighteval
+PEERS_TRANSFORMERS := transformers==5.19.0
+
+$(LMEVAL_VENV)/.installed:
+	$(PYTHON) -m venv $(LMEVAL_VENV)
+	$(LMEVAL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LMEVAL_VENV)/bin/python -m pip install -q $(TORCH_INDEX) "$(VLLM_TORCH)" "$(PEERS_TRANSFORMERS)" "lm-eval[hf,api]==0.4.13"
+	touch $@
+
+$(LIGHTEVAL_VENV)/.installed:
+	$(PYTHON) -m venv $(LIGHTEVAL_VENV)
+	$(LIGHTEVAL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LIGHTEVAL_VENV)/bin/python -m pip install -q $(TORCH_INDEX) "$(VLLM_TORCH)" "$(PEERS_TRANSFORMERS)" "lighteval[accelerate]==0.13.0" "xxhash<4"
+	touch $@
+
+peers-envs: $(LMEVAL_VENV)/.installed $(LIGHTEVAL_VENV)/.installed
+
 # The light install (`pip install grpokit`, no extras, so no torch) in a fresh venv, run from outside the
 # checkout: rewards, `evalsuite score`, and the one-line hints naming the extra a command needs.
 LIGHT_VENV := .venv-light
@@ -78,4 +100,4 @@ test-light:
 	cd /tmp && $(abspath $(LIGHT_VENV))/bin/python $(abspath tests/light/smoke.py)
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) $(LIGHT_VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VLLM_VENV) $(LIGHT_VENV) $(LMEVAL_VENV) $(LIGHTEVAL_VENV) out .pytest_cache .hypothesis
