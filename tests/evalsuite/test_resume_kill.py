@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from kill_helpers import ROOT, cli_env, complete_lines, sigkill_after_lines
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _command(model, data, out):
@@ -25,37 +21,18 @@ def _command(model, data, out):
     ]
 
 
-def _env():
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.setdefault("OMP_NUM_THREADS", "1")
-    return env
-
-
-def _count(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
 def test_sigkill_then_resume(tiny_model, tmp_path, write_jsonl, sums):
     total = 40
     data = write_jsonl(tmp_path / "d.jsonl", sums(total))
     out = tmp_path / "out"
     samples = out / "samples.jsonl"
-    proc = subprocess.Popen(_command(tiny_model, data, out), cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while _count(samples) < 3 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
-    proc.stderr.close()
-    done = _count(samples)
+    done = sigkill_after_lines(_command(tiny_model, data, out), samples)
     assert 3 <= done < total
     # what a kill in the middle of a write leaves: a torn last line
     with samples.open("ab") as handle:
         handle.write(b'{"id": 39, "prompt": [{"role": "us')
     before = samples.read_bytes()[: before_len(samples)]
-    finished = subprocess.run(_command(tiny_model, data, out), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(_command(tiny_model, data, out), cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     records = [json.loads(line) for line in samples.read_text().splitlines()]
     assert [r["id"] for r in records][:done] == [json.loads(x)["id"] for x in before.decode().splitlines()]
@@ -64,8 +41,8 @@ def test_sigkill_then_resume(tiny_model, tmp_path, write_jsonl, sums):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"]["resumed"] == done and summary["counts"]["generated"] == total - done
     # a rerun of the finished run generates nothing
-    again = subprocess.run(_command(tiny_model, data, out), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and _count(samples) == total
+    again = subprocess.run(_command(tiny_model, data, out), cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and complete_lines(samples) == total
     assert json.loads((out / "summary.json").read_text())["counts"]["generated"] == 0
 
 

@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import doctest
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
+from kill_helpers import ROOT, cli_env, sigkill_after_lines
 
 from evalsuite import EvalConfig, EvalError, run
 from evalsuite.data import to_examples
 from evalsuite.merge import merge
 from evalsuite.shards import Shard, select
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARDS = 3
 
 
@@ -31,14 +28,8 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _env() -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.setdefault("OMP_NUM_THREADS", "1")
-    return env
-
-
 def _cli(*args, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evalsuite", *map(str, args)], cwd=ROOT, env=_env(),
+    return subprocess.run([sys.executable, "-m", "evalsuite", *map(str, args)], cwd=ROOT, env=cli_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -297,16 +288,7 @@ def test_a_shard_killed_with_sigkill_is_refused_then_resumes_and_merges_to_the_u
                "--output-dir", str(tmp_path / "shards" / "0"), "--batch-size", "1", "--max-tokens", "24", "--n", "2",
                "--temperature", "1.0", "--shard", "0/2", "--no-progress"]
     samples = tmp_path / "shards" / "0" / "samples.jsonl"
-    proc = subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while (not samples.exists() or samples.read_bytes().count(b"\n") < 3) and proc.poll() is None \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
-    proc.stderr.close()
-    done = samples.read_bytes().count(b"\n")
+    done = sigkill_after_lines(command, samples)
     run(EvalConfig(model=str(tiny_model), data=str(data), **settings, shard="1/2",
                    output_dir=str(tmp_path / "shards" / "1")), progress=False)
     dirs = [tmp_path / "shards" / "0", tmp_path / "shards" / "1"]
@@ -315,7 +297,7 @@ def test_a_shard_killed_with_sigkill_is_refused_then_resumes_and_merges_to_the_u
     refused = _cli("merge", *dirs, "--output-dir", tmp_path / "merged")
     assert refused.returncode == 2
     assert f"(shard 0/2) is unfinished: it lacks {expected - done} of its {expected} prompts" in refused.stderr
-    resumed = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(command, cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     merged = _cli("merge", *dirs, "--output-dir", tmp_path / "merged")
     assert merged.returncode == 0, merged.stderr
