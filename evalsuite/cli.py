@@ -92,12 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--allow-different-data", action="store_true",
                          help="compare runs whose prompts or golds differ (pairs only the prompts that match)")
 
-    report = sub.add_parser("report", help="write OUT_DIR/report.html, a self-contained page to look at a run")
+    report = sub.add_parser("report", help="write OUT_DIR/report.html (OUT_DIR/report-vs-OTHER.html beside other runs), "
+                                           "a self-contained page to look at a run")
     report.add_argument("out_dir")
     report.add_argument("other_dirs", nargs="*", default=[], metavar="OTHER_DIR",
                         help="a second run: deltas and flipped verdicts; several: the many-run report (OUT_DIR is "
                         "the baseline each one is compared with)")
     report.add_argument("--samples-per-prompt", type=int, default=4, help="completions shown per prompt (default 4)")
+    report.add_argument("--output", "-o", default=None, metavar="FILE",
+                        help="where to write the page (default OUT_DIR/report.html, or OUT_DIR/report-vs-OTHER.html)")
     report.add_argument("--allow-different-data", action="store_true",
                         help="compare runs whose prompts or golds differ (pairs only the prompts that match)")
     return parser
@@ -146,11 +149,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         if len(args.other_dirs) > 1:
             named = {str(d): d for d in [args.out_dir, *args.other_dirs]}
-            path = write_many(named, baseline=str(args.out_dir), samples_per_prompt=args.samples_per_prompt,
-                              allow_different_data=args.allow_different_data)
+            path = write_many(named, baseline=str(args.out_dir), path=args.output,
+                              samples_per_prompt=args.samples_per_prompt, allow_different_data=args.allow_different_data)
         else:
-            path = write_report(args.out_dir, *args.other_dirs, samples_per_prompt=args.samples_per_prompt,
-                                allow_different_data=args.allow_different_data)
+            path = write_report(args.out_dir, *args.other_dirs, path=args.output,
+                                samples_per_prompt=args.samples_per_prompt, allow_different_data=args.allow_different_data)
         print(f"wrote {path}")
     else:
         result = runner.compare(args.dir_a, args.dir_b, allow_different_data=args.allow_different_data)

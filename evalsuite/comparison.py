@@ -1,5 +1,6 @@
-"""Compares two finished runs: metric deltas, their paired intervals over shared prompts, and flipped verdicts.
-It must never compare prompts that are not the same prompt: ids whose saved prompt/gold hashes differ are refused."""
+"""Compares two finished runs: metric deltas, their paired intervals over shared prompts, flipped verdicts, and the
+settings they were run with that differ. It must never compare prompts that are not the same prompt: ids whose saved
+prompt/gold hashes differ are refused; nor show a figure as missing that the samples give (pass@k of another --k)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,22 @@ from evalsuite import metrics as metrics_mod
 from evalsuite import stats
 from evalsuite.correctness import summary_correctness
 from evalsuite.errors import EvalError
-from evalsuite.store import read_run
+from evalsuite.store import describe_differences, read_run
 
 _PASS = re.compile(r"pass@(\d+)$")
+# The settings of a run's summary that decide what its figures measure, as summary.json's config names them.
+# A difference in any is shown beside the comparison; one in DIFFERENT_TASK changes what the model is asked or how
+# long it may answer, so the deltas mix that change with whatever else differs: a likely mistake, warned about.
+# (A different `correct` has its own warning.)
+SETTINGS = (
+    "model", "backend", "data", "limit", "task", "prompt_template", "system_prompt", "fewshot", "fewshot_data",
+    "fewshot_seed", "prompt_key", "messages_key", "solution_key", "endpoint", "n", "k", "temperature", "top_p", "top_k",
+    "max_tokens", "stop", "seed", "rewards", "reward_params", "correct",
+)
+DIFFERENT_TASK = (
+    "task", "prompt_template", "system_prompt", "fewshot", "fewshot_data", "fewshot_seed", "prompt_key", "messages_key",
+    "solution_key", "endpoint", "max_tokens", "stop",
+)
 
 
 def compare(dir_a: str | Path, dir_b: str | Path, *, allow_different_data: bool = False) -> dict:
@@ -24,7 +38,11 @@ def compare(dir_a: str | Path, dir_b: str | Path, *, allow_different_data: bool 
     are compared); a shared id whose prompt or gold differs means the runs saw different data, which is refused unless ``allow_different_data`` (then only the prompts
     that match are paired, and ``warnings`` says so). Returns ``{"names", "metrics": [(name, a, b)],
     "paired": {metric: stats.PairedDifference}, "lost": [ids right in A, wrong in B], "gained": [...],
-    "only_a", "only_b", "changed": [ids whose data differ], "warnings": [...]}``.
+    "only_a", "only_b", "changed": [ids whose data differ], "settings": "temperature 0.0 -> 0.7, ..." (the
+    settings that differ, empty when none), "warnings": [...], "notes": [...]}``.
+
+    A ``pass@k`` that one run's summary lacks (it was scored with another ``--k``) is computed from that run's
+    samples when its n allows it; ``notes`` says so, or why it stays n/a.
     """
     (summary_a, records_a), (summary_b, records_b) = read_run(dir_a), read_run(dir_b)
     if summary_correctness(summary_a) != summary_correctness(summary_b):
@@ -37,6 +55,10 @@ def compare(dir_a: str | Path, dir_b: str | Path, *, allow_different_data: bool 
     shared = [i for i in a if i in b]
     changed = [i for i in shared if not _same_prompt(a[i], b[i])]
     warnings = [warning] if warning else []
+    settings, confounding = setting_differences(summary_a, summary_b)
+    if confounding:
+        warnings.append(f"the runs differ in {', '.join(confounding)}, which change what the model is asked or how "
+                        "long it may answer: the deltas mix that change with any other")
     if a and b and not shared:
         problem = f"{dir_a} and {dir_b} share no prompt ids, so there is nothing to pair"
         if not allow_different_data:
@@ -50,32 +72,113 @@ def compare(dir_a: str | Path, dir_b: str | Path, *, allow_different_data: bool 
         warnings.append(f"{problem}; only the {len(shared) - len(changed)} matching prompts are paired, "
                         "while the A and B columns cover each run's own prompts")
     same = set(shared) - set(changed)
-    ma, mb = summary_a["metrics"], summary_b["metrics"]
-    scores_a, scores_b = _prompt_scores(summary_a, records_a, same), _prompt_scores(summary_b, records_b, same)
-    paired = {name: stats.paired_difference(scores_a[name], scores_b[name]) for name in scores_a if name in scores_b}
+    ks = sorted({k for summary in (summary_a, summary_b) for k in _ks(summary)})
+    scores_a, scores_b = _prompt_scores(summary_a, records_a, ks), _prompt_scores(summary_b, records_b, ks)
+    notes: list[str] = []
+    ma = _with_pass_at_k(summary_a, records_a, scores_a, ks, "A", notes)
+    mb = _with_pass_at_k(summary_b, records_b, scores_b, ks, "B", notes)
+    paired = {name: stats.paired_difference(_only(scores_a[name], same), _only(scores_b[name], same))
+              for name in scores_a if scores_a[name] and scores_b.get(name)}
     maj_a, maj_b = scores_a.get(_maj(summary_a), {}), scores_b.get(_maj(summary_b), {})
     lost = [i for i in shared if i in same and maj_a.get(i) == 1.0 and maj_b.get(i) == 0.0]
     gained = [i for i in shared if i in same and maj_a.get(i) == 0.0 and maj_b.get(i) == 1.0]
     return {
         "names": (str(dir_a), str(dir_b)),
-        "metrics": [(name, ma.get(name), mb.get(name)) for name in dict.fromkeys([*ma, *mb])],
+        "metrics": [(name, ma.get(name), mb.get(name))
+                    for name in _merged_order(list(summary_a["metrics"]), list(summary_b["metrics"]))],
         "paired": paired,
         "lost": lost,
         "gained": gained,
         "only_a": [i for i in a if i not in b],
         "only_b": [i for i in b if i not in a],
         "changed": changed,
+        "settings": settings,
         "warnings": warnings,
+        "notes": notes,
     }
 
 
-def _prompt_scores(summary: dict, records: list[dict], ids: set) -> dict[str, dict[Any, float]]:
-    """The run's prompt-level metric values for the prompts in ``ids``, as its summary defined them."""
+def setting_differences(summary_a: dict, summary_b: dict) -> tuple[str, list[str]]:
+    """The settings of :data:`SETTINGS` both summaries record and that differ, as ``"max_tokens 256 -> 512, n 1 ->
+    4"`` (long texts shortened), and those of them in :data:`DIFFERENT_TASK`.
+
+    >>> setting_differences({"n": 1, "config": {"temperature": 0.0, "max_tokens": 256, "model": "m"}},
+    ...                     {"n": 4, "config": {"temperature": 0.7, "max_tokens": 512}})
+    ('max_tokens 256 -> 512, n 1 -> 4, temperature 0.0 -> 0.7', ['max_tokens'])
+    """
+    a, b = _settings(summary_a), _settings(summary_b)
+    differ = [key for key in SETTINGS if key in a and key in b and a[key] != b[key]]
+    shown = {key: _shown_pair(a[key], b[key]) for key in differ}
+    text = describe_differences({k: x for k, (x, _) in shown.items()}, {k: y for k, (_, y) in shown.items()})
+    return text, [key for key in differ if key in DIFFERENT_TASK]
+
+
+def _settings(summary: dict) -> dict[str, Any]:
+    config = summary.get("config") or {}
+    values = {key: config[key] for key in SETTINGS if key in config}
+    if "n" in summary:
+        values["n"] = summary["n"]
+    return values
+
+
+def _shown_pair(a: Any, b: Any, width: int = 40) -> tuple[Any, Any]:
+    """Two values of a setting as shown: texts longer than ``width`` cut to their start and length, unless
+    that would make them look alike."""
+    def brief(value: Any) -> Any:
+        return f"{value[:width - 10]}... ({len(value)} chars)" if isinstance(value, str) and len(value) > width else value
+
+    return (brief(a), brief(b)) if brief(a) != brief(b) else (a, b)
+
+
+def _prompt_scores(summary: dict, records: list[dict], ks: list[int]) -> dict[str, dict[Any, float]]:
+    """The run's prompt-level metric values (pass@k for each of ``ks`` its n allows), as its summary defines them."""
     if not records:
         return {}
-    ks = [int(m.group(1)) for m in map(_PASS.match, summary["metrics"]) if m]
-    chosen = [r for r in records if r["id"] in ids]
-    return metrics_mod.prompt_scores(chosen, k=ks, n=_n(summary, records), correct=summary_correctness(summary))
+    n = _n(summary, records)
+    return metrics_mod.prompt_scores(records, k=[k for k in ks if k <= n], n=n, correct=summary_correctness(summary))
+
+
+def _with_pass_at_k(summary: dict, records: list[dict], scores: dict, ks: list[int], side: str,
+                    notes: list[str]) -> dict[str, Any]:
+    """The summary's metrics with each ``pass@k`` of ``ks`` it lacks computed from the samples (the mean over
+    its prompts, as the summary would have it); ``notes`` says which were, and why any other stays n/a."""
+    metrics = dict(summary["metrics"])
+    for k in ks:
+        name = f"pass@{k}"
+        if name in metrics:
+            continue
+        if name in scores:
+            values = list(scores[name].values())
+            metrics[name] = sum(values) / len(values) if values else None
+            notes.append(f"{name} of {side} is computed from its samples (its summary.json reports "
+                         f"{', '.join(f'pass@{x}' for x in _ks(summary)) or 'no pass@k'})")
+        elif records:
+            notes.append(f"{name} of {side} is n/a: {side}'s n is {_n(summary, records)} and {name} needs n >= {k}")
+        else:
+            notes.append(f"{name} of {side} is n/a: {side} has no samples.jsonl to compute it from")
+    return metrics
+
+
+def _merged_order(a: list[str], b: list[str]) -> list[str]:
+    """The names of ``a``, then each name only in ``b`` after the name it follows in ``b``.
+
+    >>> _merged_order(["accuracy", "pass@1", "maj@4"], ["accuracy", "pass@1", "pass@4", "maj@4", "reward/x"])
+    ['accuracy', 'pass@1', 'pass@4', 'maj@4', 'reward/x']
+    """
+    out = list(a)
+    for i, name in enumerate(b):
+        if name not in out:
+            before = next((x for x in reversed(b[:i]) if x in out), None)
+            out.insert(0 if before is None else out.index(before) + 1, name)
+    return out
+
+
+def _ks(summary: dict) -> list[int]:
+    return [int(m.group(1)) for m in map(_PASS.match, summary["metrics"]) if m]
+
+
+def _only(scores: dict[Any, float], ids: set) -> dict[Any, float]:
+    return {i: v for i, v in scores.items() if i in ids}
 
 
 def _n(summary: dict, records: list[dict]) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import statistics
 from collections.abc import Sequence
 from html import escape
@@ -30,13 +31,16 @@ def write_report(
     out_dir: str | Path,
     other_dir: str | Path | None = None,
     *,
+    path: str | Path | None = None,
     samples_per_prompt: int = 4,
     allow_different_data: bool = False,
 ) -> Path:
-    """Write ``OUT_DIR/report.html`` for the run in ``out_dir`` (beside ``other_dir``'s when given: metric
-    deltas with paired intervals and the prompts whose verdict flipped) and return its path. Each prompt
-    shows its first ``samples_per_prompt`` completions with their extracted answers and the reason for
-    each verdict, from ``rewards.explain`` with the reward that defined correctness (accuracy by default)."""
+    """Write the report of the run in ``out_dir`` (beside ``other_dir``'s when given: the settings that differ,
+    metric deltas with paired intervals and the prompts whose verdict flipped) to ``path`` and return it.
+    By default ``OUT_DIR/report.html``, and ``OUT_DIR/report-vs-OTHER.html`` with another run, so the two-run
+    page never replaces the run's own. Each prompt shows its first ``samples_per_prompt`` completions with their
+    extracted answers and the reason for each verdict, from ``rewards.explain`` with the reward that defined
+    correctness (accuracy by default)."""
     if samples_per_prompt < 1:
         raise EvalError(f"samples_per_prompt must be >= 1, got {samples_per_prompt}")
     summary, records = read_run(out_dir)
@@ -48,10 +52,35 @@ def write_report(
         other = {r["id"]: r for r in read_run(other_dir)[1]}
     page = render(summary, records, name=str(out_dir), samples_per_prompt=samples_per_prompt,
                   comparison=comparison, other=other)
-    path = Path(out_dir) / REPORT
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    others = [] if other_dir is None else [other_dir]
+    return _write_page(page, Path(path) if path is not None else default_path(out_dir, others))
+
+
+def default_path(out_dir: str | Path, others: Sequence[str | Path]) -> Path:
+    """Where a report goes without ``--output``: ``OUT_DIR/report.html`` for one run, ``OUT_DIR/report-vs-B.html``
+    beside run B, ``OUT_DIR/report-vs-B+C.html`` beside several (``report-vs-B+2-more.html`` when long).
+
+    >>> str(default_path("out/a", [])), str(default_path("out/a", ["out/b"])), str(default_path("a", ["x/b", "y/c d"]))
+    ('out/a/report.html', 'out/a/report-vs-b.html', 'a/report-vs-b+c_d.html')
+    """
+    if not others:
+        return Path(out_dir) / REPORT
+    names = [re.sub(r"[^\w.-]+", "_", Path(other).resolve().name) for other in others]
+    stem = "report-vs-" + "+".join(names)
+    if len(stem) > 100:
+        stem = f"report-vs-{names[0]}+{len(names) - 1}-more"
+    return Path(out_dir) / f"{stem}.html"
+
+
+def _write_page(page: str, path: Path) -> Path:
+    """Write ``page`` to ``path`` whole (a temporary file and a rename); a missing folder is made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as err:
+        raise EvalError(f"cannot write the report to {path}: {err.strerror}") from None
     return path
 
 
@@ -82,11 +111,13 @@ def render(summary: dict, records: list[dict], *, name: str, samples_per_prompt:
              f"rewards {', '.join(config.get('rewards', []))}",
              None if correct.is_default else f"correct = {correct}"]
     meta = " · ".join(escape(str(part)) for part in facts if part)
+    differ = _settings_line("A", "B", comparison) if comparison else ""
     nav = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in (
         ("metrics", "Metrics"), *((("comparison", "A vs B"),) if comparison else ()), ("rewards", "Rewards"),
         ("length", "Length"), ("truncation", "Truncation"), *((("flips", "Flips"),) if comparison else ()),
         ("prompts", "Prompts")))
-    return _page(name, f"<p class=\"meta\">{escape(name)}</p><p class=\"meta\">{meta}</p><nav>{nav}</nav>", sections)
+    return _page(name, f"<p class=\"meta\">{escape(name)}</p><p class=\"meta\">{meta}</p>{differ}<nav>{nav}</nav>",
+                 sections)
 
 
 def _page(title: str, header: str, sections: list[str]) -> str:
@@ -106,8 +137,8 @@ def _page(title: str, header: str, sections: list[str]) -> str:
 def write_many(named: dict[str, str | Path], *, baseline: str, path: str | Path | None = None,
                ablation: dict | None = None, samples_per_prompt: int = 1, allow_different_data: bool = False) -> Path:
     """The report of many runs of the same prompts (an ablation): ``named`` maps a name to an output folder,
-    ``baseline`` names the run every other one is compared with. Writes ``path`` (default:
-    ``BASELINE_DIR/report.html``): the ablation table (``ablation``, a sweep's ablation.json, when given),
+    ``baseline`` names the run every other one is compared with. Writes ``path`` (default: :func:`default_path`,
+    ``BASELINE_DIR/report-vs-B+C.html``): the ablation table (``ablation``, a sweep's ablation.json, when given),
     each run's metrics side by side, one A-vs-B comparison per run against the baseline (paired tests, flips)
     and a prompt table with every run's verdict."""
     if baseline not in named:
@@ -120,11 +151,8 @@ def write_many(named: dict[str, str | Path], *, baseline: str, path: str | Path 
                    for name, folder in named.items() if name != baseline}
     page = render_many(runs, baseline=baseline, comparisons=comparisons, ablation=ablation,
                        samples_per_prompt=samples_per_prompt)
-    path = Path(path) if path is not None else Path(named[baseline]) / REPORT
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    others = [folder for name, folder in named.items() if name != baseline]
+    return _write_page(page, Path(path) if path is not None else default_path(named[baseline], others))
 
 
 def render_many(runs: dict[str, tuple[dict, list[dict]]], *, baseline: str, comparisons: dict[str, dict],
@@ -144,8 +172,18 @@ def render_many(runs: dict[str, tuple[dict, list[dict]]], *, baseline: str, comp
     counts = summary.get("counts", {})
     meta = escape(f"{len(runs)} runs · {counts.get('prompts', len(records))} prompts × n = {summary.get('n', '?')}"
                   f" · baseline {baseline}")
+    differ = "".join(_settings_line(baseline, name, comparison) for name, comparison in comparisons.items())
     links = "".join(f'<a href="#{anchor}">{escape(label)}</a>' for anchor, label in nav)
-    return _page(f"{baseline} and {len(runs) - 1} more", f"<p class=\"meta\">{meta}</p><nav>{links}</nav>", sections)
+    return _page(f"{baseline} and {len(runs) - 1} more", f"<p class=\"meta\">{meta}</p>{differ}<nav>{links}</nav>",
+                 sections)
+
+
+def _settings_line(a_name: str, b_name: str, comparison: dict) -> str:
+    """The header's line of the settings two runs differ in (nothing when none)."""
+    if not comparison.get("settings"):
+        return ""
+    return (f"<p class=\"meta settings\">settings differ ({escape(a_name)} → {escape(b_name)}): "
+            f"{escape(comparison['settings'])}</p>")
 
 
 def _ablation_section(ablation: dict) -> str:
@@ -281,10 +319,13 @@ def _comparison_section(comparison: dict) -> str:
                     f"<td class=\"num\">{p}</td><td class=\"noise-{noise}\">{noise}</td></tr>")
     a_name, b_name = comparison["names"]
     warnings = "".join(f"<p class=\"warning\">warning: {escape(w)}</p>" for w in comparison.get("warnings", []))
+    if comparison.get("settings"):
+        warnings = f"<p class=\"settings\">settings differ (A → B): {escape(comparison['settings'])}</p>{warnings}"
+    notes = "".join(f"<p class=\"hint\">{escape(note)}</p>" for note in comparison.get("notes", []))
     return (f"<section id=\"comparison\"><h2>A vs B</h2><p class=\"meta\">A: {escape(a_name)}<br>B: {escape(b_name)}</p>"
             f"{warnings}<table class=\"metrics\"><thead><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
             "<th>paired 95% CI</th><th>p</th><th>beyond noise</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            "<p class=\"hint\">p: exact paired test over the prompts both runs graded (sign test for right/wrong "
+            f"{notes}<p class=\"hint\">p: exact paired test over the prompts both runs graded (sign test for right/wrong "
             "verdicts, permutation test for avg@n and pass@k); beyond noise = p &lt; 0.05.</p>"
             f"<p>{len(comparison['lost'])} prompt(s) right in A and wrong in B, {len(comparison['gained'])} the reverse"
             f"{_only(comparison)}.</p></section>")
@@ -555,7 +596,8 @@ def _fmt(value: Any) -> str:
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header{background:#1d2330;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
-.meta{margin:4px 0;color:#c9cfdb;font-size:13px}section .meta{color:#555}
+.meta{margin:4px 0;color:#c9cfdb;font-size:13px}section .meta{color:#555}header .settings{color:#ffd37a}
+.settings{font-weight:600}
 nav a{color:#9cc3ff;margin-right:14px;text-decoration:none}main{padding:8px 24px 40px}
 section{background:#fff;border:1px solid #e1e4ea;border-radius:8px;padding:12px 18px;margin:16px 0}
 h2{font-size:17px;margin:4px 0 10px}table{border-collapse:collapse;width:100%}

@@ -88,9 +88,41 @@ def metrics_table(
     return table
 
 
+def resume_account(folder: Any, *, prompts: int, fresh: int, had: dict, n: int, copied: bool = False,
+                   rescored: bool = False) -> str | None:
+    """One line on what a run found already done in ``folder`` and what it added: ``prompts`` in the run,
+    ``fresh`` of them generated now, ``had`` the samples each extended prompt had before (to ``n``; ``copied``:
+    greedy copies), ``rescored``: saved records scored for rewards they lacked. None for a fresh run.
+
+    >>> resume_account("out/eval", prompts=200, fresh=80, had={}, n=1)
+    'resumed out/eval: 120 of 200 prompts already done, generating 80'
+    >>> resume_account("out/eval", prompts=200, fresh=0, had=dict.fromkeys(range(200), 2), n=4)
+    'extended out/eval: n 2 -> 4 for 200 prompts (400 new samples)'
+    >>> resume_account("out/eval", prompts=200, fresh=0, had={}, n=4, rescored=True)
+    'nothing to generate in out/eval: all 200 prompts done (rescored for the rewards they lacked)'
+    """
+    if fresh >= prompts:
+        return None
+    parts = []
+    if fresh:
+        parts.append(f"resumed {folder}: {prompts - fresh} of {prompts} prompts already done, generating {fresh}")
+    if had:
+        low, high = min(had.values()), max(had.values())
+        new = sum(n - count for count in had.values())
+        parts.append(f"extended{'' if parts else f' {folder}'}: n {low if low == high else f'{low}-{high}'} -> {n} "
+                     f"for {len(had)} prompts ({new} new samples{', copies of the greedy first' if copied else ''})")
+    if parts:
+        return "; ".join(parts)
+    return (f"nothing to generate in {folder}: all {prompts} prompts done "
+            f"({'rescored for the rewards they lacked' if rescored else 'summary recomputed'})")
+
+
 def print_summary(summary: dict, *, out=None) -> None:
-    """The metrics table of a summary, with standard errors and 95% intervals, on stdout."""
+    """What a rerun reused (see :func:`resume_account`), then the metrics table of a summary, with standard
+    errors and 95% intervals, on stdout."""
     c = Console(file=out or sys.stdout, soft_wrap=True)
+    if summary.get("account"):
+        c.print(summary["account"], markup=False)
     counts = summary.get("counts", {})
     title = f"evalsuite: {counts.get('prompts', '?')} prompts x {summary.get('n', '?')} samples"
     spec = (summary.get("correct") or {}).get("spec")
@@ -124,14 +156,18 @@ def compare_table(rows: Sequence[tuple[str, Any, Any]], *, names: tuple[str, str
 
 
 def print_comparison(result: dict, *, show: int = 20, out=None) -> None:
-    """Metric deltas with their paired intervals, then the prompts whose verdict flipped (at most ``show``
-    of each kind)."""
+    """The settings that differ and the warnings, metric deltas with their paired intervals and how any pass@k a
+    summary lacked was had, then the prompts whose verdict flipped (at most ``show`` of each kind)."""
     stream = out or sys.stdout
     wide = None if getattr(stream, "isatty", lambda: False)() else 132  # a pipe or file: room for every column
     c = Console(file=stream, soft_wrap=True, width=wide)
+    if result.get("settings"):
+        c.print(f"settings differ: {result['settings']}", markup=False)
     for warning in result.get("warnings", []):
         c.print(f"warning: {warning}", markup=False)
     c.print(compare_table(result["metrics"], names=result["names"], paired=result.get("paired")))
+    for note in result.get("notes", []):
+        c.print(note, markup=False)
     tests = sorted({d.test for d in (result.get("paired") or {}).values() if d.test})
     if tests:
         c.print(f"p: {'; '.join(tests)} over the prompts both runs graded; beyond noise = p < 0.05", markup=False)

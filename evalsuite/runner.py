@@ -22,7 +22,7 @@ from evalsuite.correctness import Correctness
 from evalsuite.data import Example, read_located_rows, to_examples
 from evalsuite.errors import EvalError
 from evalsuite.prompting import PromptBuilder, draw_shots
-from evalsuite.report import Progress
+from evalsuite.report import Progress, resume_account
 from evalsuite.scoring import build_rewards, score_record, warm_up_in_background
 from evalsuite.store import OutputDir, jsonable, read_samples, write_json_atomic, write_jsonl_atomic
 from evalsuite.tasks import get_task
@@ -41,7 +41,8 @@ def run(
     progress: bool = True,
 ) -> dict:
     """Evaluate ``config.model`` on ``config.data`` (or on ``rows``) and return the summary dict, which is
-    also written to ``DIR/summary.json``: ``{"config", "timings", "counts", "n", "metrics", "stderr", "ci95"}``.
+    also written to ``DIR/summary.json``: ``{"config", "timings", "counts", "n", "metrics", "stderr", "ci95",
+    "account"}`` (``account``: what a rerun found done and added, see ``report.resume_account``).
 
     ``model``/``tokenizer`` may be objects already in memory (a transformers model and its tokenizer or
     processor, e.g. from a trainer, or a ``vllm.LLM``); they are used as they are and left unchanged.
@@ -71,6 +72,7 @@ def run(
             shards.write_manifest(out, config, settings, every)
         fresh = [e for e in examples if e.id not in done]
         short = [e for e in examples if e.id in done and len(done[e.id]["completions"]) < config.n]
+        had = {e.id: len(done[e.id]["completions"]) for e in short}  # for the resume account
         sampling = config.sampling()
         positions = {e.id: i for i, e in enumerate(every)}  # seeds: a shard's prompts draw what the whole run draws
         new_records, grown, tokens = [], [], 0
@@ -119,7 +121,8 @@ def run(
         for r in grown:
             done[r["id"]] = r
         resumed = [done[e.id] for e in examples if e.id in done]
-        if _rescore_missing(resumed, fns, config.solution_key, correct) or grown or out.extended.exists():
+        rescored = _rescore_missing(resumed, fns, config.solution_key, correct)
+        if rescored or grown or out.extended.exists():
             out.rewrite([*done.values(), *new_records])  # file order, rewritten atomically
         timings["score_s"] += time.perf_counter() - t
         by_id = {r["id"]: r for r in [*resumed, *new_records]}
@@ -129,6 +132,8 @@ def run(
         timings["total_s"] = time.perf_counter() - started
         timings["generated_tokens"] = tokens
         timings["tokens_per_s"] = tokens / timings["generate_s"] if timings["generate_s"] else None
+        summary["account"] = resume_account(out.path, prompts=len(examples), fresh=len(fresh), had=had, n=config.n,
+                                            copied=sampling.greedy, rescored=rescored)
         write_json_atomic(out.summary, summary)
     return summary
 

@@ -88,12 +88,36 @@ def test_report_is_self_contained(tmp_path, capsys):
     assert page.count('class="prompt"') == len(RIGHT_A)
 
 
+def test_a_report_beside_other_runs_never_replaces_the_runs_own(tmp_path, capsys):
+    a, b, c = _run(tmp_path / "a", RIGHT_A), _run(tmp_path / "b", RIGHT_B), _run(tmp_path / "c", RIGHT_B)
+    cases = [  # (arguments, the page written)
+        ([a], a / "report.html"),
+        ([a, b], a / "report-vs-b.html"),
+        ([a, b, c], a / "report-vs-b+c.html"),
+        ([a, b, "--output", tmp_path / "pages" / "a-b.html"], tmp_path / "pages" / "a-b.html"),
+        ([a, b, c, "-o", tmp_path / "sweep.html"], tmp_path / "sweep.html"),
+        ([a, "--output", tmp_path / "a.html"], tmp_path / "a.html"),
+    ]
+    own = None
+    for args, page in cases:
+        assert main(["report", *map(str, args)]) == 0
+        assert capsys.readouterr().out.strip() == f"wrote {page}"
+        assert "evalsuite report" in page.read_text()
+        own = own or (a / "report.html").read_text()
+        assert (a / "report.html").read_text() == own  # the one-run page is left as it was
+    assert "A vs B" in (a / "report-vs-b.html").read_text() and "A vs B" not in own
+    assert sorted(p.name for p in a.glob("*.html")) == ["report-vs-b+c.html", "report-vs-b.html", "report.html"]
+
+
 def test_report_errors_are_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.strip() == f"evalsuite: error: {tmp_path / 'none'}: no such folder"
     a = _run(tmp_path / "a", RIGHT_A)
     assert main(["report", str(a), "--samples-per-prompt", "0"]) == 2
     assert capsys.readouterr().err.strip() == "evalsuite: error: samples_per_prompt must be >= 1, got 0"
+    (tmp_path / "file").write_text("")
+    assert main(["report", str(a), "--output", str(tmp_path / "file" / "r.html")]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"evalsuite: error: cannot write the report to {tmp_path / 'file' / 'r.html'}: ")
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +184,7 @@ def test_the_report_renders_in_chromium_and_its_filters_work(browser, tmp_path):
 def test_two_runs_show_flipped_prompts_side_by_side(browser, tmp_path):
     a, b = _run(tmp_path / "a", RIGHT_A), _run(tmp_path / "b", RIGHT_B)
     assert main(["report", str(a), str(b)]) == 0
-    page, problems, requests = _open(browser, a / "report.html")
+    page, problems, requests = _open(browser, a / "report-vs-b.html")
     assert len(requests) == 1 and problems == []
     flipped = page.eval_on_selector_all("#flips tbody tr", "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])")
     assert flipped == [["q1", "right → wrong"], ["q2", "wrong → right"], ["q6", "wrong → right"]]
