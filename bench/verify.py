@@ -19,7 +19,7 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
-from fixtures.verify_heldout import heldout, heldout2, heldout3  # noqa: E402
+from fixtures.verify_heldout import heldout, heldout2, heldout3, heldout4  # noqa: E402
 from fixtures.verify_shapes import generated_pairs  # noqa: E402
 from rewards.answers import engine, pool  # noqa: E402
 from rewards.answers.normalize import _normalize, unwrap_math  # noqa: E402
@@ -161,10 +161,14 @@ def main(argv: list[str] | None = None) -> None:
     dev_seconds = report_table("development table (rules were written against it)", dev, args.timeout)
     report_table("frozen held-out set 1 (never tuned to; rows learned from are in the development table)",
                  heldout(), args.timeout)
-    report_table("frozen held-out set 2 (real model completions, frozen before issue 15's rules)",
+    report_table("frozen held-out set 2 (real model completions, frozen before issue 15's rules; rows learned from are in "
+                 "the development table)",
                  heldout2(), args.timeout)
-    report_table("frozen held-out set 3 (real model completions, frozen before set 2's rows were read)",
+    report_table("frozen held-out set 3 (real model completions, frozen before set 2's rows were read; rows learned "
+                 "from are in the development table)",
                  heldout3(), args.timeout)
+    report_table("frozen held-out set 4 (real model completions, frozen before set 3's rows were read)",
+                 heldout4(), args.timeout)
     print(f"latency per pair on the development table (cold cache): p50 {percentile(dev_seconds, 0.5) * 1e3:.1f} ms "
           f"p99 {percentile(dev_seconds, 0.99) * 1e3:.1f} ms max {max(dev_seconds):.3f} s; "
           f"pairs over 1 s: {sum(s > 1 for s in dev_seconds)}")

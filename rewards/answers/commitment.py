@@ -15,7 +15,7 @@ alternative   offered beside another candidate, or under  ``either 6 or 7``, ``m
 intermediate  a step toward the result                    ``7 + 5 = 12``, ``We get 7 apples, then 12``
 context       a quantity of the problem, restated in a    ``91 trees left after 7 years``,
               phrase beside the result                    ``$4 more than 7 bagels``
-bound         a limit or an approximation, not a value    ``at least 7``, ``between 7 and 9``, ``about 7``
+bound         a limit, or a decimal of the value before   ``at least 7``, ``between 7 and 9``, ``1/6 ≈ 0.17``
 label         names a step, a part or a case              ``step 7``, ``part (7)``, ``case 7``
 ============  ==========================================  ==============================================
 
@@ -73,8 +73,10 @@ _NUMBER_END = (r"(?!\.\d)(?:(?![A-Za-z0-9_])|(?=(?:cm|mm|km|kg|mg|ml|mL|m|g|L|s|
 _PLAIN_NUMBER = (r"(?<![A-Za-z0-9_.\\])(?:-?\d+\s+\d+/\d+(?![A-Za-z0-9_/])|-?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[\u2009\u202f\u00a0]\d{3})+|\d+)"
                  r"(?:\.\d+)?(?:[eE][-+]?\d+)?(?:/\d+)?" + _NUMBER_END + r"|-?\.\d+(?![A-Za-z0-9_]))(?:\s?\\?%)?")
 # LaTeX written outside math delimiters ("每份应该是 (\frac{2}{5}) 吨")
-_LATEX_VALUE = r"-?\\[dt]?frac\{[^{}]{1,30}\}\{[^{}]{1,30}\}|-?\d*\\sqrt\{[^{}]{1,30}\}"
-VALUE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER + "|" + _LATEX_VALUE)
+_LATEX_VALUE = r"-?\\[dt]?frac\{[^{}]{1,30}\}\{[^{}]{1,30}\}|-?\d*\\sqrt\{[^{}]{1,30}\}|-?\d*√\d+(?:\.\d+)?"
+# a tuple written in prose ("(3, π/2)", "(2,4)"): one value
+_TUPLE_VALUE = r"\(\s*-?[\d.√π/]+\s*(?:,\s*-?[\d.√π/]+\s*){1,3}\)"
+VALUE = re.compile(PLACEHOLDER + "|" + _TUPLE_VALUE + "|" + _PLAIN_NUMBER + "|" + _LATEX_VALUE)
 _CHOICE_LETTER = r"(?-i:\b[A-J]\b)"
 _CANDIDATE = re.compile(PLACEHOLDER + "|" + _PLAIN_NUMBER + "|" + _CHOICE_LETTER)
 
@@ -111,9 +113,11 @@ NEGATED_AFTER = re.compile(
     re.IGNORECASE)
 _BOUNDED_BEFORE = re.compile(
     r"(?:\bat (?:least|most)|\bno (?:more|less|fewer) than|\b(?:more|less|fewer|greater|smaller) than|\bup to|"
-    r"\bover|\bunder|\bbelow|\babove|\baround|\babout|\bapproximately|\bapprox\.?|\broughly|\bnearly|\balmost|"
-    r"\bclose to|\bbetween|≈|\\approx|~)\s*[$\s]*$",
+    r"\bover|\bunder|\bbelow|\babove|\bnearly|\balmost|\bclose to|\bbetween)\s*[$\s]*$",
     re.IGNORECASE)
+# an approximation sign right after a value: what follows is that value's decimal, not another value
+_APPROXIMATES = re.compile(r"[\s$)]*\(?\s*(?:≈|\\approx|~|approximately|approx\.?|about|roughly|around)\s*[$\s]*",
+                           re.IGNORECASE)
 _BETWEEN_SECOND = re.compile(r"\bbetween\s+[$(\s]*(?:" + VALUE.pattern + r")[)$\s]*\s+and\s*[$\s]*$", re.IGNORECASE)
 # a value inside a prepositional or infinitive phrase ("after 10 years", "to string all 12 racquets", "than 2
 # bagels") restates the problem; it is the answer only when the statement names no other value
@@ -132,10 +136,10 @@ _REJECTED_CLAUSE = re.compile(
 _ASSERTION_TAIL = re.compile(
     r"\s*[,;]?\s*(?:\\text\{\s*)?\b(?:(?!(?:probab|possib|approximate|rough|near|like|hard)ly\b)[A-Za-z]{3,}ly|"
     r"indeed|for sure|of course|yes|for certain|no doubt)\s*\}?\s*[.!]?\s*$", re.IGNORECASE)
+_OPTION_LABEL = re.compile(r"\(?[A-J]\)?[.:]?")
 _LEADING_NE = re.compile(r"^(?:\\neq?(?![a-zA-Z])|≠|!=)")
 _BOUND = re.compile(r"\b(?:at (?:least|most)|no (?:more|less|fewer) than|(?:more|less|fewer|greater|smaller) than|"
-                    r"up to)\s+" + _VALUE_ATOM + r"|^(?:approximately|approx\.?|about|roughly|around|nearly|almost|"
-                    r"≈|\\approx|~)", re.IGNORECASE)
+                    r"up to)\s+" + _VALUE_ATOM + r"|^(?:nearly|almost)\b", re.IGNORECASE)
 _REJECTION = re.compile(r"\b(?:wrong|incorrect|mistaken|mistake|not (?:right|correct))\b", re.IGNORECASE)
 
 # ---- which of a statement's values is its result -----------------------------------------------------------
@@ -150,7 +154,7 @@ _UNIT_WORD = re.compile(
 # "x = value", "the total is value": the last such mark before a single value makes that value the result
 _RESULT_MARK = re.compile(
     r"(?<![<>!=\\])=(?!=)|\b(?:is|are|was|were|equals|becomes|gives|makes|yields|comes to|costs?|takes?|took|has|have|"
-    r"had|earns?|earned|pays?|paid|spends?|spent|needs?|needed|totals?|totaled|sold|weighs|remains?|will be|"
+    r"had|got|gets|receives?|received|earns?|earned|pays?|paid|spends?|spent|needs?|needed|totals?|totaled|sold|weighs|remains?|will be|"
     r"est|es|ist|é|è|равно|равен|равна|هو|هي)\b|是|为|為|等于|है|हैं", re.IGNORECASE)
 _RHS_LEAD = re.compile(r"^[\s$*\\]*(?:[A-Za-z]+[\s$*]+){0,2}$")
 _CONJUNCTION_GAP = re.compile(r"^[\s,;$]*(?:and|or|&|\\text\{\s*(?:and|or)\s*\})?[\s,$]*$", re.IGNORECASE)
@@ -243,7 +247,8 @@ def commit_formula(text: str) -> str | None:
         if not re.search(r"[\w\\]", text) or _NEGATION.search(text) or normalize(text) in rejected:
             return None
     head, tail = text[:-60], text[-60:]  # the assertion word is at the very end: a bounded look
-    return (head + _ASSERTION_TAIL.sub("", tail)).strip() or text
+    stripped = (head + _ASSERTION_TAIL.sub("", tail)).strip()
+    return text if not stripped or _OPTION_LABEL.fullmatch(stripped) else stripped  # "(A) yes" is an option's text
 
 
 def candidates(sentence: str, spans: list[str]) -> list[Candidate]:
@@ -259,8 +264,9 @@ def candidates(sentence: str, spans: list[str]) -> list[Candidate]:
             role = Role.REJECTED
         elif _LABEL_BEFORE.search(before[-40:]):
             role = Role.LABEL
-        elif _BOUNDED_BEFORE.search(before[-40:]) or _BETWEEN_SECOND.search(before):
-            role = Role.BOUND
+        elif (_BOUNDED_BEFORE.search(before[-40:]) or _BETWEEN_SECOND.search(before)
+              or (found and _APPROXIMATES.fullmatch(sentence, found[-1].end, match.start()))):
+            role = Role.BOUND  # "at least 5", "between 3 and 5", the decimal of the value before ("1/6 ≈ 0.1667")
         elif found and _CONTEXT_BEFORE.search(before[-40:]):
             role = Role.CONTEXT
         else:

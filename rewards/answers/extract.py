@@ -56,14 +56,15 @@ _PHRASE = re.compile(
     r"(?:final answer|the answer|answer|correct (?:option|choice|answer)|result)\s*(?:is|:|=|would be|will be)\s*:?\s*"
     r"|(?m:^[ \t*]*(?-i:A)[ \t]*:[ \t]*)"
     # the same phrase in the languages multilingual benchmarks ask in (zh, ja, fr, es, pt, it, de, ru)
-    r"|(?:最终答案|答案)\s*(?:是|为|為|[:：])\s*|答えは\s*|(?:la |final )?(?:réponse|respuesta|resposta|risposta)"
+    r"|(?:最终答案|答案)\s*(?:是|为|為|[:：])\s*|【答案】\s*|答えは\s*|(?:la |final )?(?:réponse|respuesta|resposta|risposta)"
     r"(?: finale| final)?\s*(?:est|es|é|è|[:：])\s*:?\s*|(?:die )?antwort\s*(?:ist|lautet|[:：])\s*|ответ\s*[:：—-]\s*",
     re.IGNORECASE,
 )
 _OPTION_LINE = re.compile(r"(?m)^[ \t*]*\(?(?-i:[B-E])\s*[:).]")  # "B: 12", "(B) 12": A: is an option, not an answer
 # A few-shot completion that goes on to a new question of its own: the answer is the one before it
-_NEW_QUESTION = re.compile(r"(?m)^[ \t*#]*(?:Q|Question|Problem)[ \t]*\d{0,3}[ \t]*[:.]")
-_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)]|\s*$|\s)")
+_NEW_QUESTION = re.compile(r"(?m)^[ \t*#]*(?:(?:Q|Question|Problem)[ \t]*\d{0,3}[ \t]*[:.]|(?:User|Human)[ \t]*:|"
+                           r"You are an? [^\n]{0,40}\bassistant\b|Instruction[ \t]*:)")  # a new question or conversation
+_CHOICE = re.compile(r"^(?:\(\s*([A-Ja-j])\s*\)|\(?\s*([A-J])\s*\)?)(?:[.:)]|\s*$|\s)")  # "(c)" as well as "C."
 # "B is correct.", "So I choose (C)": a final statement that names an option letter and no value
 _CHOICE_STATEMENT = re.compile(
     r"(?:^|\b(?:so|thus|therefore|hence)\W+)(?:(?:the\s+)?(?:option|choice|answer)\s+)?\(?(?-i:([A-J]))\)?\s+is\s+(?:the\s+)?"
@@ -86,6 +87,16 @@ _CLOSER = re.compile(
     r"happy to help[^.!?\n]{0,40}|(?:good luck|thanks?(?: you)?)[^.!?\n]{0,40})[\s.!?*]*"
     r"(?:(?:let me know|feel free|do you have|is there anything)[^.!?\n]{0,80}[\s.!?*]*)?", re.IGNORECASE)
 _ASIDE = re.compile(r"\([^()]*\)[.!]?")
+_WORDED = re.compile(r"[A-Za-z](?:[A-Za-z' -]{0,58}[A-Za-z])?")  # a few words, no value: a worded answer
+_NEGATION_WORD = re.compile(r"\b(?:not|no|none|never|cannot|unknown|unclear|follows?|below|above)\b", re.IGNORECASE)
+_LEADING_MARKER = re.compile(r"^#+[ \t]*")  # "Final answer:\n#### 14": GSM8K's marker under an answer heading
+# an answer written first, then its explanation (base models after "Answer:")
+_ANSWER_FIRST_CHARS = 80
+_EXPLANATION_HEAD = re.compile(
+    r"[*#\s]*(?:(?:step[- ]by[- ]step )?(?:explanation|solution|reasoning|rationale|justification)\s*[:：]|"
+    r"let(?:'s| us) (?:look|think|solve|break|go|start|work|see|check|verify|understand)\b)", re.IGNORECASE)
+_ANSWER_LABEL = re.compile(r"[ \t*#]*(?:final )?(?:answer|A)[ \t*]*[:：]", re.IGNORECASE)
+_CHAIN = re.compile(r"\d\s*(?:[-+*/×x÷]|\\times|\\cdot)\s*\$?\d[^=\n]*=")  # "23 + 16 = 39": a computation
 # A chat template's end-of-turn token, or a new user turn, that a generation ran past
 # (the end of the model's turn, or another speaker's turn starting; "<|im_start|>answer" is the model's own section)
 _TURN_END = re.compile(r"<\|(?:im_end|eot_id|end_of_text|endoftext|end|user)\|>|<end_of_turn>|</s>|"
@@ -101,7 +112,7 @@ _LEADING_FILLER = re.compile(
     r"^[\s,;:.*]*(?:(?:so|thus|hence|therefore|then|finally|overall|altogether|in total|in conclusion|"
     r"(?:final )?answer|result)\b[\s,:*]*)+", re.IGNORECASE)
 _RESULT_CLAUSE = re.compile(
-    r"[,;]\s*(?:and\s+)?(?:so|thus|therefore|hence|which (?:means|gives|is)|giving|making|for a total of)\b[\s,]*"
+    r"[,;]\s*(?:and\s+)?(?:so|thus|therefore|hence|which (?:means|gives|is|equals)|giving|making|for a total of)\b[\s,]*"
     # "therefore" in the languages multilingual benchmarks use (zh, ja, ar, hi, fr, es, pt, de, ru)
     r"|(?:因此|所以|因而|于是|故|したがって|よって|つまり|لذا|إذن|وبالتالي|इसलिए|अतः)[，,،\s]*"
     r"|\b(?:donc|ainsi|par conséquent|por lo tanto|por tanto|así que|entonces|portanto|daher|somit|deshalb|"
@@ -142,10 +153,13 @@ _PLANNING = re.compile(
     r"^(?:consider|suppose|assume|if|recall|note that|notice|compute|calculate|determine|multiply|divide|add|"
     r"subtract|substitute|plug|solve|check|verify|try|find)\b",
     re.IGNORECASE)
+# a leading condition in words (the question's own hypothesis), then the main clause that states the result; a
+# condition on a value ("If x = 3, then y = 5") is an assumption, and the sentence commits to nothing
+_CONDITION = re.compile(r"^(?:if|when|once)\b[^,;:=\d\ue000-\uf8ff]{3,160},\s*(?=\S)", re.IGNORECASE)
 _UNFINISHED = re.compile(
     r"(?:(?<=[\w,] )(?:a|an|the|of|to|in|on|at|by|for|with|from|and|or|but|so|then|than|that|which|is|are|was|be|we|"
     r"it|as|if|into|get|gives|equals|first|let|me|us|this|these|whether|where|when|while|because|since|until|"
-    r"unless|about|each|every|both|its|their|his|her|our|my|your|not|no)\b|[=+\-*/^(,:])\s*$",
+    r"unless|about|every|both|its|their|his|her|our|my|your|not|no)\b|[=+\-*/^(,:])\s*$",
     re.IGNORECASE)
 
 
@@ -233,8 +247,10 @@ def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]
     text after it (a string: only a closed box there commits); ``None`` when the text ends inside ``<think>``
     or nothing follows ``</think>``."""
     think_open, think_close = text.rfind("<think>"), text.rfind("</think>")
-    if think_open > think_close:
+    if think_open > think_close and f"</{tag}>" not in text[think_open:]:
         return None  # still thinking (truncated): nothing in the reasoning is a committed answer
+    if think_open > think_close:  # "<think> ... The answer is 50. </answer>": the answer closes the reasoning
+        think_close, text = -1, text[think_open + len("<think>"):]
     if think_close >= 0:
         text = text[think_close + len("</think>"):]
         if not text.strip():
@@ -249,6 +265,11 @@ def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]
         elif start is not None:
             blocks.append((text[start: mark.start()], start, mark.end()))
             start = None
+    if not blocks and closing in text and opening not in text:  # "answer> 48 </answer>": a garbled opening tag
+        end = text.find(closing)
+        start = text.rfind(f"{tag}>", 0, end)
+        start = start + len(tag) + 1 if start >= 0 else 0
+        blocks.append((text[start: end], start, end + len(closing)))
     return text, blocks
 
 
@@ -290,10 +311,13 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
         return _boxed_answer(region, filled, config)
     if boxes:
         return None  # only empty boxes: a placeholder where the answer belongs
+    if not tagged and config.final_statement and (first := _answer_first(region, config)) is not None:
+        return first or None
     phrase, marker = _phrase_answer(region), _gsm8k_marker(region)
     if phrase is not None and (marker is None or marker[1] < phrase[1]):  # the later commitment wins
         answer, end = phrase
-        return _unless_retracted(answer, region[end:], config)
+        worked = _worked_answer(region, end, config)
+        return worked or _unless_retracted(answer, region[end:], config)
     if marker is not None:
         return commit_formula(marker[0])
     content = region.strip()
@@ -313,6 +337,39 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
     if choice and _rejects_only(content[choice.end():]):
         return choice.group(1)  # an option letter first, then only why the others are wrong: "D. it can't be A"
     return stated
+
+
+def _answer_first(region: str, config: ExtractionConfig) -> str | None:
+    """A short first line that states the answer, then an explanation (``Explanation:``, ``Solution:``, ``Let's
+    look at ...``), as base models prompted with ``Answer:`` write: the first line's value, ``""`` (no answer) when
+    the explanation concludes with another value (a contradiction), ``None`` when the text is not of that form.
+
+    >>> _answer_first("$5\nExplanation: 20 divided by 4 is 5. Each sibling got $5.", DEFAULT)
+    '$5'
+    >>> _answer_first("5\nExplanation: 40 - 25 = 15 more petals", DEFAULT), _answer_first("So 5.", DEFAULT)
+    ('', None)
+    """
+    first, _, rest = region.strip().partition("\n")
+    if len(first) > _ANSWER_FIRST_CHARS or not _EXPLANATION_HEAD.match(rest.lstrip()):
+        return None
+    first = first.strip(" *")
+    answer = commit_formula(first) if _looks_bare(first) else _final_statement(first)
+    if answer is None:
+        return None
+    concluded = _read(rest, False, config)
+    if concluded is not None and normalize(concluded).text != normalize(answer).text:
+        return ""  # "250 pounds / Explanation: ... is 623 pounds": two final answers
+    return answer
+
+
+def _worked_answer(region: str, end: int, config: ExtractionConfig) -> str | None:
+    """``Answer: 23 + 16 = 39 minutes`` followed by more lines of work: the answer line opens a worked solution,
+    whose final statement is the answer (``None`` when the line is a value, or the work states nothing)."""
+    line = region[max(0, end - 200): end].rpartition("\n")[2]
+    after = region[end:].lstrip(" .\t")
+    if not (after.startswith("\n") and after.strip() and _ANSWER_LABEL.match(line) and _CHAIN.search(line)):
+        return None
+    return _final_statement(region[end:]) if config.final_statement else None
 
 
 def _unless_retracted(answer: str | None, tail: str, config: ExtractionConfig) -> str | None:
@@ -456,7 +513,7 @@ def _phrase_answer(region: str) -> tuple[str, int] | None:
     lead = len(masked) - len(masked.lstrip(" \t\n*:"))
     stop = re.search(r"\n|[.!](?=\s|$)|[?？]|[。！]", masked[lead:])
     cut = lead + (stop.start() if stop else len(masked) - lead)
-    rest = _STRAY_TAG.sub("", masked[lead:cut]).strip().strip("*").strip()
+    rest = _STRAY_TAG.sub("", _LEADING_MARKER.sub("", masked[lead:cut])).strip().strip("*").strip()
     if not rest or (stop and stop.group() in "?？"):
         return None
     value_start = match.end() + len(unmask(masked[:lead], spans))
@@ -466,12 +523,17 @@ def _phrase_answer(region: str) -> tuple[str, int] | None:
         return None  # "Maybe the answer is 7", "the answer is 7, but I'm not sure"
     choice = _CHOICE.match(rest)
     if choice and (len(rest) <= 4 or rest[:3].startswith("(")):
-        return choice.group(1), end
+        worded = rest[choice.end():].strip(" .")
+        if _WORDED.fullmatch(worded) and not any_hedged(worded):
+            return rest.rstrip(" ."), end  # "(B) no": the letter and its option text (pairing reads either)
+        return choice.group(1) or choice.group(2), end
     choice = _CHOICE_FIRST.match(rest)
     if choice and not any_hedged(rest) and _rejects_only(rest[choice.end():]):
         return choice.group(1), end  # "for sure D, it can't be A or B"
     text = unmask(rest, spans)
     answer = commit_formula(text) if not is_prose(text) else asserted_value(rest, spans)
+    if answer is None and _WORDED.fullmatch(rest) and not any_hedged(rest) and not _NEGATION_WORD.search(rest):
+        answer = rest  # "The answer is buying a used phone": a worded answer
     return (answer, end) if answer else None
 
 
@@ -543,6 +605,9 @@ def _final_statement(text: str) -> str | None:
     if len(sentence) > MAX_STATEMENT_CHARS or sentence.endswith(("?", "？")) or sentence.rstrip(" *").endswith((":", "：")):
         return None
     sentence = sentence.rstrip(" .!;*。！；।")
+    condition = _CONDITION.match(sentence)
+    if condition and VALUE.search(sentence, condition.end()):
+        sentence = sentence[condition.end():]  # "If he trained for a month, he would have run 180,000 meters"
     if _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
         return None
     clauses = list(_RESULT_CLAUSE.finditer(sentence))

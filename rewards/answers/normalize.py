@@ -32,8 +32,14 @@ _UNICODE = {
     "∩": "\\cap ", "∈": "\\in ", "½": "\\frac{1}{2}", "⅓": "\\frac{1}{3}", "⅔": "\\frac{2}{3}",
     "¼": "\\frac{1}{4}", "¾": "\\frac{3}{4}", "⅕": "\\frac{1}{5}", "⅛": "\\frac{1}{8}", "²": "^2", "³": "^3",
     "θ": "\\theta", "α": "\\alpha", "β": "\\beta", "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＄": "$",
+    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\u2060": "",  # zero-width characters
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+_ROOT_GLYPH = re.compile(r"√\s*(\d+(?:\.\d+)?|[a-zA-Z](?![a-zA-Z]))")
+# "12^{\text{th}}", "3rd": an ordinal is its number ("the 12th grade" answers "which grade": 12)
+_ORDINAL = re.compile(r"(?<![\w.])(\d+)\s*(?:\^\s*\{\s*\\(?:text|mathrm)\s*\{\s*(?:st|nd|rd|th)\s*\}\s*\}|(?:st|nd|rd|th)\b)")
+# LaTeX's inline math delimiters inside an answer ("4\(\sqrt{30}\)")
+_INLINE_DELIMITER = re.compile(r"(?<!\\)\\[()]")
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"  # kana and CJK ideographs: a character class body
 
@@ -85,6 +91,9 @@ _CONJUNCTION = re.compile(r"\s*,?\s*\b(?:and|or)\b\s*,?\s*")
 _THOUSANDS_PLAIN = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
 _APPROX = re.compile(r"\s*(?:\\approx|\\simeq|\\sim(?![a-zA-Z])|\(?\s*(?:approximately|approx\.?|about|roughly)\b)")
+# a value stated as an approximation ("approximately 7", "\approx 7") states that value; it equals only itself
+_LEADING_APPROX = re.compile(r"^\s*(?:\\approx(?![a-zA-Z])|(?:approximately|approx\.|about|roughly|around)\s)\s*(?=\S)",
+                             re.IGNORECASE)
 # what an approximation sign may drop: a decimal (with ``...``, a power of ten, a unit or a percent mark)
 _APPROXIMATION = re.compile(
     r"^\s*[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\s*(?:\.\.\.|\\[lc]?dots))?(?:\s*(?:\\times|\\cdot)\s*10\^\{?-?\d+\}?)?"
@@ -162,14 +171,15 @@ _SPACE_AFTER_OPERATOR = re.compile(r"\\(le|ge|ne|leq|geq|neq|cup|cap|in|times|cd
 def _normalize(text: str) -> Answer:
     if _BARE_NUMBER.fullmatch(text):
         return Answer(text)  # "42", "-7", "18.00": already canonical (most GSM8K-style answers and golds)
+    text = _ROOT_GLYPH.sub(r"\\sqrt{\1}", text)  # "2√2", "√117": the root of the number written after the sign
     text = _WHITESPACE.sub(" ", _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], text))  # keeps every regex linear
     money = _MONEY_DECIMAL_COMMA.match(text) is not None  # "$57,00", "12,50 €": a decimal comma, not a list
     text = unwrap_math(text)
     text = _strip_trailing_backslashes(unwrap_math(_PREFIX.sub("", _MARKDOWN_BOLD.sub("", text.strip()))))
     text = _WHOLE_TEXT.sub(r"\1", text).strip()  # \text{12 apples}: the words inside are the answer
     text = _plain_math(text)
-    text, approximation = _exact_value(text)
-    text = _MATH_DOLLAR.sub("", text)
+    text, approximation = _exact_value(_LEADING_APPROX.sub("", text, count=1))
+    text = _MATH_DOLLAR.sub("", _INLINE_DELIMITER.sub("", _ORDINAL.sub(r"\1", text)))
     text = _INNER_CURRENCY.sub("", text)  # a currency sign inside an expression: 2 \times 9 = \$18
     text = _unwrapped_chain(text)
     text = _SEMICOLON_TUPLE.sub(lambda m: "(" + m.group(1).replace(";", ",") + ")", text)

@@ -27,7 +27,8 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
     r"""The committed ``answer`` and the gold ``target``, each normalized, in the form the other is written in:
 
     - a gold that is an option with its text (``(B) 12 apples``, ``C Cecile``) is its letter against an answer that names a
-      letter, and its text otherwise (``12 apples`` and ``12`` are equal to it, ``C`` is not);
+      letter, and its text otherwise (``12 apples`` and ``12`` are equal to it, ``C`` is not); an answer that is an
+      option with its text (``(B) aquarium``) is its text against a gold that names no letter;
     - a named tuple (``(x,y)=(1,5)``) is its tuple against a side that names nothing, and its assignments
       (``x=1,y=5``) against a list of assignments;
     - one assignment to a name (``x = 3``, ``f(x) = x^2``, ``A^{-1} = M``) is its value against a side that is no
@@ -43,6 +44,10 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
     if option:
         letter, text = option.group(1) or option.group(3), option.group(2) or option.group(4)
         target = letter if picked_choice(normalize(answer).text) else text  # the letter as numbers.decide reads it
+    else:
+        chosen = _OPTION.match(answer)
+        if chosen and not picked_choice(normalize(target).text):  # "(B) aquarium" against "aquarium": the text
+            answer = (chosen.group(2) or chosen.group(4)).rstrip(" .")
     pred, gold = normalize(answer), normalize(target)
     if "=" not in pred.text + gold.text and "," not in pred.text and (" or " not in answer):
         return pred, gold  # nothing named, listed or restated: the pair as normalized (the common case)

@@ -54,8 +54,8 @@ NO_ANSWER = {
         ("So the answer is 7?", "7"),
         ("It is between 5 and 7.", "7"),
         ("The answer is at least 5.", "5"),
-        ("approximately 7", "7"),
-        ("It is about 15.", "15"),
+        ("It is nearly 7.", "7"),
+        ("<answer>almost 15</answer>", "15"),
         ("Alternatively, the answer is 9.", "9"),
     ],
     "hedge in a box or tag": [
@@ -223,6 +223,27 @@ HONEST = {
         (r"Answer \[ 9 \]", "9", "9"),
         ("\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\\n 2 \\end{pmatrix}", "(1, 2)"),
     ],
+    "an approximation states its value (which must equal the gold exactly)": [
+        ("The answer is approximately 3.14.", "approximately 3.14", "3.14"),
+        ("It is about 15.", "15", "15"),
+        (r"\boxed{\approx 7}", r"\approx 7", "7"),
+        ("The total is roughly $1,200.", "1,200", "1200"),
+    ],
+    "an answer written first, then its explanation": [
+        ("$5\nExplanation: 20 divided by 4 is 5. Each of the 4 siblings got $5.", "$5", "5"),
+        ("1200 gallons of blood\nStep-by-step explanation: 30 x 40 = 1200\nThe number of gallons", "1200 gallons",
+         "1200"),
+        ("John is missing $100.\nLet's look at this problem step by step.\nJohn has $50.\nThe trip", "100", "100"),
+    ],
+    "the result of a sentence's main clause": [
+        ("If he trained for a month, he would have run 6000 * 30 = 180,000 meters in June.", "180,000 meters",
+         "180000"),
+        ("The zebras have an average of 22 stripes each.", "22 stripes", "22"),
+        ("Each of the 4 siblings got $5.", "5", "5"),
+        ("Answer: 23 + 16 = 39 minutes\n39 x 2 = 78 minutes\nPeter exercises 78 minutes on Tuesday.", "78 minutes", "78"),
+        ("Willy has 48 toys. </think>\nanswer> Therefore, Willy has 48 toys in total. </answer>", "48 toys", "48"),
+        ("The answer is (c) $J_g = 2J_f$.", "c", "(c)"),
+    ],
     "boxes, tags and choices": [
         (r"\boxed 5$.", "5", "5"),
         (r"\fbox{12}", "12", "12"),
@@ -242,6 +263,19 @@ HONEST_ROWS = [pytest.param(c, a, g, id=f"{rule}: {c[:40]}") for rule, rows in H
 def test_honest_answers_are_read_and_paid(completion, expected, gold):
     assert extract_answer(completion) == expected
     assert verify(completion, gold) is True
+
+
+@pytest.mark.parametrize("completion,gold", [
+    ("250 pounds\nExplanation: x = 4(125) - 2 = 498\nThe combined weight is 125 + 498 = 623 pounds.", "623"),
+    ("250 pounds\nExplanation: x = 4(125) - 2 = 498\nThe combined weight is 125 + 498 = 623 pounds.", "250"),
+    ("5\nExplanation: 5 x 5 = 25 petals\n4 x 10 = 40 petals\n40 - 25 = 15 more petals", "15"),
+    ("$200\nExplanation: The remaining amount is 720 - 480 = 240.", "240"),
+    ("Answer: 23 + 16 = 39 minutes\n39 x 2 = 78 minutes\nPeter exercises 78 minutes on Tuesday.", "39"),
+    ("The probability is approximately 0.1667.", r"\frac16"),
+    ("If he trained for a month, he would have run 6000 * 30 = 180,000 meters in June.", "6000"),
+])
+def test_an_answer_contradicted_by_its_own_explanation_or_an_intermediate_value_is_not_paid(completion, gold):
+    assert verify(completion, gold) is False
 
 
 @pytest.mark.parametrize("completion,superseded", [

@@ -3,7 +3,9 @@ so no rule, test or speed figure was written against them. A row someone learns 
 for the development table (fixtures/verify_heldout.py ``LEARNED``); fixtures/ is where the development table lives.
 
 Strings shorter than ``MIN_CHARS`` after collapsing whitespace (``72``, ``\\frac{1}{2}``, ``(B)``) are every
-grader's everyday answers and are not looked for: a table of their own kind must stay free to hold them."""
+grader's everyday answers and are not looked for: a table of their own kind must stay free to hold them. So are the
+strings in ``EARLIER``, which were in our tests before the held-out set that also holds them was collected (the commit
+that added each is named): a public dump that happens to contain ``The answer is 5.`` leaks nothing."""
 
 import ast
 import sys
@@ -11,12 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.verify_heldout import heldout, heldout2, heldout3, row_id
+from fixtures.verify_heldout import heldout, heldout2, heldout3, heldout4, row_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCHED = ("tests", "rewards", "bench")
 SUFFIXES = {".py", ".json", ".jsonl", ".md", ".yaml", ".yml", ".txt", ".cfg", ".toml"}
 MIN_CHARS = 12
+EARLIER = {
+    "The answer is 5.",  # tests/verify/test_verify_extraction.py since 04c38a4 (2026-11-24); in set 3's dumps too
+    "\\frac{3}{56}",  # tests/verify/test_verify_extraction.py since bebad49 (2026-11-24); a set 3 gold
+}
 
 
 def _flat(text: str) -> str:
@@ -44,10 +50,11 @@ def haystack():
     return _searched_text()
 
 
-@pytest.mark.parametrize("name,rows", [("set 1", heldout()), ("set 2", heldout2()), ("set 3", heldout3())])
+@pytest.mark.parametrize("name,rows", [("set 1", heldout()), ("set 2", heldout2()), ("set 3", heldout3()),
+                                       ("set 4", heldout4())])
 def test_no_heldout_string_appears_under_tests_code_or_bench(haystack, name, rows):
     leaks = [(row_id(row), field) for row in rows for field in ("gold", "completion")
-             if len(_flat(row[field])) >= MIN_CHARS and _flat(row[field]) in haystack]
+             if len(_flat(row[field])) >= MIN_CHARS and _flat(row[field]) not in EARLIER and _flat(row[field]) in haystack]
     assert not leaks, f"held-out {name} rows found under {SEARCHED} (row_id, field): {leaks}"
 
 

@@ -10,12 +10,16 @@ from fixtures.verify_heldout import (
     HELDOUT2_PATH,
     HELDOUT2_SHA256,
     HELDOUT3_PATHS,
+    HELDOUT4_PATHS,
     HELDOUT_PATH,
     HELDOUT_SHA256,
     LEARNED,
+    LEARNED2,
+    LEARNED3,
     heldout,
     heldout2,
     heldout3,
+    heldout4,
     learned,
     row_id,
 )
@@ -25,6 +29,7 @@ ROWS = cases()
 HELDOUT = heldout()
 HELDOUT2 = heldout2()
 HELDOUT3 = heldout3()
+HELDOUT4 = heldout4()
 
 
 def _wrong(rows):
@@ -64,20 +69,25 @@ def test_heldout_sets_are_frozen():
     assert len(everything) >= 600 and sum(not row["label"] for row in everything) / len(everything) >= 0.35
     assert {row["kind"] for row in HELDOUT} == {"model_output", "grader_suite", "hacking"}
     assert len(HELDOUT2) >= 300 and {row["kind"] for row in HELDOUT2} == {"model_output"}
-    for path, sha in HELDOUT3_PATHS.items():
+    for path, sha in {**HELDOUT3_PATHS, **HELDOUT4_PATHS}.items():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, path.name
-    assert len(HELDOUT3) >= 300 and {row["kind"] for row in HELDOUT3} == {"model_output"}
-    assert len({row_id(row) for row in HELDOUT3}) == len(HELDOUT3)
-    for row in HELDOUT + HELDOUT2 + HELDOUT3:
+    for rows in (heldout3(include_learned=True), HELDOUT4):
+        assert len(rows) >= 300 and {row["kind"] for row in rows} == {"model_output"}
+        assert len({row_id(row) for row in rows}) == len(rows)
+    for row in HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4:
         assert row["source"] and row["category"] and isinstance(row["label"], bool), row_id(row)
 
 
 def test_learned_rows_left_the_heldout_figure_for_the_development_table():
-    assert {row_id(row) for row in learned()} == LEARNED
-    assert not {row_id(row) for row in HELDOUT} & LEARNED
-    assert {row_id(row) for row in ROWS} >= LEARNED
+    assert {row_id(row) for row in learned()} == LEARNED | LEARNED2 | LEARNED3
+    assert not {row_id(row) for row in HELDOUT} & LEARNED and not {row_id(row) for row in HELDOUT2} & LEARNED2
+    assert not {row_id(row) for row in HELDOUT3} & LEARNED3
+    assert {row_id(row) for row in heldout2(include_learned=True)} >= LEARNED2
+    assert {row_id(row) for row in heldout3(include_learned=True)} >= LEARNED3
+    assert {row_id(row) for row in ROWS} >= LEARNED | LEARNED2 | LEARNED3
 
 
 def test_heldout_does_not_overlap_the_development_table():
     development = {(row["gold"], row["completion"]) for row in ROWS}
-    assert not [row_id(row) for row in HELDOUT + HELDOUT2 + HELDOUT3 if (row["gold"], row["completion"]) in development]
+    assert not [row_id(row) for row in HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4
+                   if (row["gold"], row["completion"]) in development]
