@@ -150,7 +150,7 @@ _PLANNING = re.compile(
     r"\b(?:we|i) (?:will|should|must|shall)\b|\b(?:we|i)'ll\b|\bgoing to\b|"
     r"\bto (?:compute|find|calculate|determine|solve|check|get|show|prove)\b|"
     r"^(?:now|next|first(?:ly)?|second(?:ly)?),?\s*(?:we|i|let)\b|"
-    r"^(?:consider|suppose|assume|if|recall|note that|notice|compute|calculate|determine|multiply|divide|add|"
+    r"^(?:consider|suppose|assume|let|if|recall|note that|notice|compute|calculate|determine|multiply|divide|add|"
     r"subtract|substitute|plug|solve|check|verify|try|find)\b",
     re.IGNORECASE)
 # a leading condition in words (the question's own hypothesis), then the main clause that states the result; a

@@ -55,6 +55,8 @@ PAID = [
     ("</think> <answer>3\\(\\sqrt{5}\\)</answer>", "3\\sqrt{5}", "inline delimiters inside an answer"),
     ("<answer> $7 \u200b.$ </answer>", "7", "zero-width characters"),
     ("<think> x = 4.\nThe answer is 20.\n</answer>", "20", "an answer tag that closes an unclosed think"),
+    ("Let $x$ be the number of cats.\n**Solution:**\n2x = 14, so there are 7 cats.", "7",
+     "a first line that plans is not an answer written first"),
     ("Respuesta: $57,00", "57", "a decimal comma in a sum of money"),
     ("One quarter is 0.25 or 25%.", "\\frac14", "one value written two ways"),
     ("\\boxed{\\frac{1}{3}, 0.\\overline{3}}", "1/3", "one value written two ways, boxed"),
