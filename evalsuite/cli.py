@@ -8,7 +8,9 @@ import json
 import sys
 from collections.abc import Sequence
 
+from evalsuite.backends import BACKENDS
 from evalsuite.backends.base import Sampling
+from evalsuite.config import EvalConfig
 from evalsuite.errors import EvalError
 from rewards.extras import missing_extra
 
@@ -24,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", default=None, help="YAML file of settings; flags given here override it")
     run.add_argument("--model", default=S, help="local model folder or hub id")
     run.add_argument("--data", default=S, help="JSON, JSONL, parquet, or a datasets folder (PATH::split)")
-    run.add_argument("--backend", choices=["transformers", "vllm"], default=S)
+    run.add_argument("--backend", choices=BACKENDS, default=S,
+                     help="transformers (default), vllm, or openai (a model served over HTTP: needs --base-url)")
     run.add_argument("--n", type=int, default=S, help=f"samples per prompt (default {Sampling.n})")
     run.add_argument("--temperature", type=float, default=S, help="0 = greedy (default)")
     run.add_argument("--top-p", type=float, default=S)
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--solution-key", default=S, help="gold answer column (default solution)")
     run.add_argument("--prompt-key", default=S)
     run.add_argument("--messages-key", default=S)
-    run.add_argument("--batch-size", type=int, default=S, help="prompts per batch (8 transformers, 256 vLLM)")
+    run.add_argument("--batch-size", type=int, default=S, help="prompts per batch (8 transformers, 256 vLLM, 64 openai)")
     run.add_argument("--overwrite", action="store_true", default=S, help="discard what DIR holds and start over")
     run.add_argument("--device", default=S, help="transformers device (default cuda if available, else cpu)")
     run.add_argument("--dtype", default=S, help="model dtype (default auto)")
@@ -65,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-parallel-size", type=int, default=S)
     run.add_argument("--gpu-memory-utilization", type=float, default=S)
     run.add_argument("--max-model-len", type=int, default=S)
+    run.add_argument("--base-url", default=S, help="openai backend: the server's API root, e.g. http://localhost:8000/v1")
+    run.add_argument("--api-key-env", default=S, metavar="VAR",
+                     help=f"openai backend: the environment variable holding the API key (default {EvalConfig.api_key_env})")
+    run.add_argument("--concurrency", type=int, default=S, help=f"openai backend: requests in flight (default {EvalConfig.concurrency})")
+    run.add_argument("--request-timeout", type=float, default=S, help=f"openai backend: seconds per request (default {EvalConfig.request_timeout:g})")
+    run.add_argument("--max-retries", type=int, default=S,
+                     help=f"openai backend: retries of a request on 429, 408, 5xx and connection errors (default {EvalConfig.max_retries})")
+    run.add_argument("--endpoint", choices=["chat", "completions"], default=S,
+                     help="openai backend: chat (default) or completions (a base model; messages joined as text)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     score = sub.add_parser("score", help="rescore a saved samples.jsonl without a model")

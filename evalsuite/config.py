@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalsuite.backends import BACKENDS
 from evalsuite.backends.base import Sampling
 from evalsuite.correctness import Correctness
 from evalsuite.errors import EvalError
@@ -21,10 +22,14 @@ GENERATION_KEYS = (
     "system_prompt", "prompt_key", "messages_key", "solution_key",
 )
 # Prompting settings added later: saved only when set, so folders written before they existed still resume.
-PROMPT_KEYS = ("prompt_template", "task", "fewshot", "fewshot_data", "fewshot_seed")
+PROMPT_KEYS = ("prompt_template", "task", "fewshot", "fewshot_data", "fewshot_seed", "endpoint")
 # Saved only when set too: a shard's folder is never resumed as another shard or as the whole run.
 SHARD_KEYS = ("shard",)
 VLLM_ONLY = ("tensor_parallel_size", "data_parallel_size", "gpu_memory_utilization", "max_model_len", "vllm_kwargs")
+# The openai backend's own settings; where the server is and how it is asked never block a resume (endpoint,
+# which changes the prompt, is in PROMPT_KEYS). LOCAL_ONLY: what only a backend that loads the model uses.
+OPENAI_ONLY = ("base_url", "api_key_env", "concurrency", "request_timeout", "max_retries", "endpoint")
+LOCAL_ONLY = ("device", "dtype", "trust_remote_code")
 
 
 @dataclass
@@ -70,6 +75,12 @@ class EvalConfig:
     gpu_memory_utilization: float | None = None  # vLLM's default; on CPU it is the share of RAM
     max_model_len: int | None = None
     vllm_kwargs: dict[str, Any] = field(default_factory=dict)
+    base_url: str | None = None  # openai backend: the server's API root, e.g. http://localhost:8000/v1
+    api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the key (the key is never stored)
+    concurrency: int = 16  # requests in flight
+    request_timeout: float = 600.0  # seconds one request may take
+    max_retries: int = 6  # retries of one request on 429, 408, 5xx and connection errors
+    endpoint: str = "chat"  # chat (/chat/completions, messages) or completions (/completions, a base-model prompt)
 
     def __post_init__(self) -> None:
         self.stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
@@ -101,7 +112,7 @@ class EvalConfig:
             (self.limit is None or self.limit >= 0, f"limit must be >= 0, got {self.limit}"),
             (self.batch_size is None or self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (bool(self.rewards), "give at least one reward name"),
-            (self.backend in ("transformers", "vllm"), f"unknown backend {self.backend!r}; choose transformers or vllm"),
+            (self.backend in BACKENDS, f"unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}"),
             (self.tensor_parallel_size >= 1 and self.data_parallel_size >= 1, "parallel sizes must be >= 1"),
         ]
         checks += [
@@ -115,18 +126,41 @@ class EvalConfig:
             (self.task is None or self.solution_key == "solution",
              f"--solution-key cannot be combined with --task {self.task}: the task reads the gold answer itself"),
         ]
-        if self.backend == "transformers":
-            defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in VLLM_ONLY}
-            defaults["vllm_kwargs"] = {}
-            given = [k for k in VLLM_ONLY if getattr(self, k) != defaults[k]]
-            checks.append((not given, f"--{(given or ['x'])[0].replace('_', '-')} is a vLLM setting; "
-                                      "add --backend vllm, or leave it out for the transformers backend"))
-        else:
+        if self.backend != "vllm":
+            given = self._changed(VLLM_ONLY)
+            checks.append((not given, f"--{given} is a vLLM setting; add --backend vllm, or leave it out for the "
+                                      f"{self.backend} backend"))
+        if self.backend != "openai":
+            given = self._changed(OPENAI_ONLY)
+            checks.append((not given, f"--{given} is a setting of the openai backend; add --backend openai, or leave "
+                                      f"it out for the {self.backend} backend"))
+        if self.backend == "vllm":
             checks.append((self.device is None, "--device is a transformers setting; vLLM places the model on the "
                                                 "GPUs that CUDA_VISIBLE_DEVICES shows"))
+        if self.backend == "openai":
+            given = self._changed(LOCAL_ONLY)
+            checks += [
+                (bool(self.base_url), "--backend openai needs --base-url URL, the server's OpenAI API root "
+                                      "(e.g. http://localhost:8000/v1)"),
+                (not given, f"--{given} is a setting of the backends that load the model; the server at --base-url "
+                            "loads it itself"),
+                (self.endpoint in ("chat", "completions"),
+                 f"unknown endpoint {self.endpoint!r}; choose chat (messages) or completions (a base-model prompt)"),
+                (self.concurrency >= 1, f"concurrency must be >= 1, got {self.concurrency}"),
+                (self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}"),
+                (self.request_timeout > 0, f"request_timeout must be > 0 seconds, got {self.request_timeout}"),
+            ]
         for ok, message in checks:
             if not ok:
                 raise EvalError(message)
+
+    def _changed(self, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` (as a flag name) set to other than its default, else None."""
+        for f in dataclasses.fields(self):
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            if f.name in names and getattr(self, f.name) != default:
+                return f.name.replace("_", "-")
+        return None
 
     def sampling(self) -> Sampling:
         """The backends' sampling settings of this run."""

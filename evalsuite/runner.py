@@ -29,7 +29,7 @@ from evalsuite.tasks import get_task
 
 __all__ = ["EvalConfig", "compare", "make_config", "run", "score"]
 
-DEFAULT_BATCH = {"transformers": 8, "vllm": 256}
+DEFAULT_BATCH = {"transformers": 8, "vllm": 256, "openai": 64}  # openai: a failed batch loses at most 64 prompts
 
 
 def run(
@@ -57,7 +57,7 @@ def run(
     correct = config.correctness
     fns = build_rewards(config.rewards, config.reward_params, imports=config.imports,
                         search_paths=reward_search_paths(config.data), correct=correct)
-    if model is None:
+    if model is None and config.backend != "openai":  # a served model's name is no path
         check_model_path(config.model)
     settings = config.generation_settings()
     if model is not None and not config.model:
@@ -89,13 +89,13 @@ def run(
             if "accuracy" in fns:
                 warm_up_in_background()
             t = time.perf_counter()
-            with _quiet_loading(not progress):
+            with _quiet_loading(not progress and config.backend != "openai"):  # a server loads no weights here
                 backend = load_backend(config.backend, config, model=model, tokenizer=tokenizer)
             timings["load_s"] = time.perf_counter() - t
         try:
             with Progress(len(examples), done=len(examples) - len(work), enabled=progress) as bar:
                 for batch, have in _batches(work, config.batch_size or DEFAULT_BATCH[config.backend]):
-                    prompts = [Prompt(e.messages, e.images, positions[e.id], first_sample=have) for e in batch]
+                    prompts = [Prompt(e.messages, e.images, positions[e.id], first_sample=have, id=e.id) for e in batch]
                     t = time.perf_counter()
                     outputs = backend.generate(prompts, dataclasses.replace(sampling, n=config.n - have))
                     timings["generate_s"] += time.perf_counter() - t
@@ -299,13 +299,13 @@ _PER_SAMPLE = ("completions", "completion_ids", "lengths", "truncated", "finish_
 
 
 def _record_samples(completions: list) -> dict[str, list]:
-    return {
-        "completions": [c.text for c in completions],
-        "completion_ids": [list(c.token_ids) for c in completions],
-        "lengths": [len(c.token_ids) for c in completions],
-        "truncated": [c.truncated for c in completions],
-        "finish_reasons": [c.finish_reason for c in completions],
-    }
+    samples: dict[str, list] = {"completions": [c.text for c in completions]}
+    if all(c.token_ids is not None for c in completions):  # a server shows none: rewards then count characters
+        samples["completion_ids"] = [list(c.token_ids) for c in completions]
+    samples["lengths"] = [c.length for c in completions]
+    samples["truncated"] = [c.truncated for c in completions]
+    samples["finish_reasons"] = [c.finish_reason for c in completions]
+    return samples
 
 
 def _record(example: Example, completions: list) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # top-level module -> the grpokit extra that installs it (pyproject.toml [project.optional-dependencies])
 EXTRA_OF = {
-    "torch": "eval", "transformers": "eval", "datasets": "eval", "pyarrow": "eval", "safetensors": "eval",
+    "torch": "eval", "transformers": "eval", "datasets": "eval", "pyarrow": "eval", "safetensors": "eval", "httpx": "eval",
     "vllm": "vllm",
     "trl": "train", "peft": "train", "accelerate": "train", "matplotlib": "train", "pydantic": "train",
     "PIL": "vlm", "torchvision": "vlm", "av": "video",

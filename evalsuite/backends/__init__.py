@@ -1,4 +1,4 @@
-"""Chooses and loads a generation backend by name ("transformers" or "vllm").
+"""Chooses and loads a generation backend by name ("transformers", "vllm" or "openai", a served model).
 It must never import torch or vllm before a backend is actually asked for."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 from evalsuite.backends.base import Backend, Completion, Prompt, Sampling
 from evalsuite.errors import EvalError
 
-BACKENDS = ("transformers", "vllm")
+BACKENDS = ("transformers", "vllm", "openai")
 
 __all__ = ["BACKENDS", "Backend", "Completion", "Prompt", "Sampling", "load_backend"]
 
@@ -24,4 +24,8 @@ def load_backend(name: str, config: Any, *, model: Any = None, tokenizer: Any = 
         from evalsuite.backends.vllm import VLLMBackend
 
         return VLLMBackend.create(config, model=model, tokenizer=tokenizer)
+    if name == "openai":
+        from evalsuite.backends.openai import OpenAIBackend
+
+        return OpenAIBackend.create(config, model=model)
     raise EvalError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")

@@ -49,6 +49,7 @@ class Prompt:
     images: list | None = None
     index: int = 0  # stable position in the data set; backends derive per-prompt seeds from it
     first_sample: int = 0  # number of the first sample to draw: a run whose n grows draws only the new ones
+    id: Any = None  # the row's id, for errors that name the prompt
 
 
 @dataclass
@@ -56,15 +57,23 @@ class Completion:
     """One sampled completion: decoded text (stop string removed), generated token ids, and why it ended.
 
     ``finish_reason`` is ``"stop"`` (end of sequence or a stop string) or ``"length"`` (hit max_tokens).
+    A backend that cannot see the token ids (a server) gives ``token_ids=None`` and the server's
+    ``token_count``.
     """
 
     text: str
-    token_ids: list[int] = field(default_factory=list)
+    token_ids: list[int] | None = field(default_factory=list)
     finish_reason: str = "stop"
+    token_count: int | None = None
 
     @property
     def truncated(self) -> bool:
         return self.finish_reason == "length"
+
+    @property
+    def length(self) -> int:
+        """Generated tokens: the ids' count, else the server's count."""
+        return len(self.token_ids) if self.token_ids is not None else int(self.token_count or 0)
 
 
 class Backend(Protocol):
@@ -96,6 +105,15 @@ def render_chat(tokenizer: Any, messages: list[dict], images: list | None = None
         log.warning("%s has no chat template: each prompt is its messages' contents joined by blank lines "
                     "(a base-model prompt; see docs/evalsuite.md, Prompts)", getattr(tokenizer, "name_or_path", None)
                     or type(tokenizer).__name__)
+    return plain_prompt(messages)
+
+
+def plain_prompt(messages: list[dict]) -> str:
+    r"""A base-model prompt: the message contents (system, few-shot turns, question) joined by blank lines.
+
+    >>> plain_prompt([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "1+1?"}])
+    'Be brief.\n\n1+1?'
+    """
     return "\n\n".join(_text_of(m["content"]) for m in messages)
 
 

@@ -138,7 +138,7 @@ def test_the_vllm_backend_refuses_an_adapter_folder_in_one_line(tmp_path):
 def test_unknown_backend_is_refused():
     from evalsuite import EvalConfig
 
-    with pytest.raises(EvalError, match="unknown backend 'tgi'; choose transformers or vllm"):
+    with pytest.raises(EvalError, match="unknown backend .tgi.; choose one of: transformers, vllm, openai"):
         EvalConfig(model="m", data="d", backend="tgi")
 
 
