@@ -70,6 +70,10 @@ _TRAILING_UNIT = re.compile(
     r"|(?P<plain>(?:(?:square|sq|cubic|cu)\.?\s+)?(?:" + _UNIT_WORDS + r")(?:\s+(?:squared|cubed))?(?![A-Za-z])))"
     r"(?P<pow>\s*\^\s*\{?\s*[23]\s*\}?)?\s*\.?\s*$"
 )
+_COMPOUND_UNIT = re.compile(r"\\(?:mathrm|text)\s*\{\s*~?\s*([A-Za-z]{1,4})\s*\}\s*/\s*\\(?:mathrm|text)\s*\{\s*~?\s*([A-Za-z]{1,4})\s*\}")
+_ASSIGNED_UNIT = re.compile(
+    r"(?<=[\d}])\s*\\(?:text|mathrm|mbox)\s*\{\s*~?\s*(?:" + _UNIT_WORDS + r")\s*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
+    r"(?=\s*(?:,|;|\\quad|$))")
 # a number before a counted noun: grouped thousands (2,500), decimals, a/b, a mixed number (2 1/2), \frac{a}{b}
 _NOUN_NUMBER = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?|(?:\d+\s*)?\\frac\{\d+\}\{\d+\})"
 _TRAILING_NOUN = re.compile(
@@ -201,6 +205,9 @@ def _normalize(text: str) -> Answer:
     if money:
         text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text, percent = _strip_percent(text)
+    text = _COMPOUND_UNIT.sub(r"\\mathrm{\1/\2}", text)  # \mathrm{km} / \mathrm{h}: one unit, km/h
+    if "=" in text:
+        text = _ASSIGNED_UNIT.sub("", text)  # v_R = 4 \text{ km/h}, v_B = 10 \text{ km/h}: the values assigned
     text, unit = _strip_unit(text)
     text = _MIXED_PLAIN.sub(_mixed_number, text)
     text = _ONE_CHAR_SUBSCRIPT.sub(r"_\1", text)  # a_{1} is a_1 (one-character subscripts only)
