@@ -70,13 +70,15 @@ class LmEvalEndpoint(LmEval):
 
 @contextlib.contextmanager
 def served(model: Path, log: Path) -> Iterator[str]:
-    """`vllm serve MODEL` on a free loopback port (CPU build, one OpenMP thread); yields its API root."""
+    """`vllm serve MODEL` on a free loopback port (CPU build, one OpenMP thread); yields its API root.
+    `--generation-config vllm`: only the request's settings decide the sampling, as with the local backends."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     argv = [str(VLLM), "serve", str(model), "--served-model-name", SERVED_NAME, "--host", "127.0.0.1",
-            "--port", str(port), "--dtype", "float32", "--max-model-len", "512", "--seed", "0", "--enforce-eager"]
+            "--port", str(port), "--dtype", "float32", "--max-model-len", "512", "--seed", "0", "--enforce-eager",
+            "--gpu-memory-utilization", "0.2", "--generation-config", "vllm"]
     with log.open("w") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
