@@ -89,6 +89,7 @@ _CLOSER = re.compile(
 _ASIDE = re.compile(r"\([^()]*\)[.!]?")
 _WORDED = re.compile(r"[A-Za-z](?:[A-Za-z' -]{0,58}[A-Za-z])?")  # a few words, no value: a worded answer
 _NEGATION_WORD = re.compile(r"\b(?:not|no|none|never|cannot|unknown|unclear|follows?|below|above)\b", re.IGNORECASE)
+_HEADING = re.compile(r"(?:[A-Za-z]{3,}|[^\w\s$\\(\-+.,*])")  # a heading's title opens with a word or an emoji
 _LEADING_MARKER = re.compile(r"^#+[ \t]*")  # "Final answer:\n#### 14": GSM8K's marker under an answer heading
 # an answer written first, then its explanation (base models after "Answer:")
 _ANSWER_FIRST_CHARS = 80
@@ -153,9 +154,10 @@ _PLANNING = re.compile(
     r"^(?:consider|suppose|assume|let|if|recall|note that|notice|compute|calculate|determine|multiply|divide|add|"
     r"subtract|substitute|plug|solve|check|verify|try|find)\b",
     re.IGNORECASE)
+_DISPLAY_LINE = re.compile(r"[\ue000-\uf7ff]")  # a line that is one math block
 # a leading condition in words (the question's own hypothesis), then the main clause that states the result; a
 # condition on a value ("If x = 3, then y = 5") is an assumption, and the sentence commits to nothing
-_CONDITION = re.compile(r"^(?:if|when|once)\b[^,;:=\d\ue000-\uf8ff]{3,160},\s*(?=\S)", re.IGNORECASE)
+_CONDITION = re.compile(r"^(?:if|when|once)\b[^,;:=\ue000-\uf8ff]{3,160},\s*(?=\S)", re.IGNORECASE)
 _UNFINISHED = re.compile(
     r"(?:(?<=[\w,] )(?:a|an|the|of|to|in|on|at|by|for|with|from|and|or|but|so|then|than|that|which|is|are|was|be|we|"
     r"it|as|if|into|get|gives|equals|first|let|me|us|this|these|whether|where|when|while|because|since|until|"
@@ -228,7 +230,8 @@ def _extract(text: str, config: ExtractionConfig) -> str | None:
     elif blocks and doubted(region[blocks[-1][2]:]):
         return None  # "<answer>80</answer> (I am not sure, it might be 75)": the text withdraws the commitment
     elif blocks:  # several blocks since the last revision are one multi-valued answer, as boxes are
-        group = _since_revision(region, blocks)
+        filled = [block for block in blocks if block[0].strip()]  # an empty block is skipped, as an empty box is
+        group = _since_revision(region, filled) if filled else None
         answers = [_read(content, True, config) for content, _, _ in group] if group else [None]
         answer = None if None in answers else ", ".join(distinct(answers))
     elif fields:
@@ -556,7 +559,7 @@ def _gsm8k_marker(text: str) -> tuple[str, int] | None:
     if at < 0:
         return None
     value = text[at + 4:].strip().split("\n", 1)[0].strip()
-    return (value, at) if value else None
+    return (value, at) if value and not _HEADING.match(value) else None  # "#### Part 2: Tax" is a markdown heading
 
 
 def _looks_bare(text: str) -> bool:
@@ -586,6 +589,8 @@ def _final_statement(text: str) -> str | None:
     lines = [line.strip() for line in masked.split("\n") if line.strip()]
     while lines and _CLOSER.fullmatch(lines[-1]):
         lines.pop()  # "Let me know if you have other questions.": addressed to the reader, it states nothing
+    if len(lines) >= 3 and lines[-1][:1].islower() and _DISPLAY_LINE.fullmatch(lines[-2]):
+        lines[-3:] = [" ".join(lines[-3:])]  # "They spent:\n\[ 60 \]\non the picnic.": one sentence around a display
     if not lines:
         return None
     line, bullet = lines[-1], _BULLET.match(lines[-1])

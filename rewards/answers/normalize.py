@@ -78,7 +78,7 @@ _ASSIGNED_UNIT = re.compile(
 _NOUN_NUMBER = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s+\d+/\d+|/\d+)?|(?:\d+\s*)?\\frac\{\d+\}\{\d+\})"
 _TRAILING_NOUN = re.compile(
     r"^(?P<number>" + _NOUN_NUMBER + r")"
-    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>[A-Za-z]{2,20}(?:/[A-Za-z]{1,10}|\s+(?:per|of|a|an|each|every)\s+[A-Za-z]{2,20})?)|\s*(?P<cjk>[" + CJK + r"]{1,6}))\s*[.。]?$"
+    r"(?:\s*\\(?:text|textnormal|mbox|mathrm|textrm)\s*\{\s*(?P<noun>[A-Za-z][A-Za-z ]{1,30}?)\s*\}|\s+(?P<plain>(?:per|a|an|each|every)\s+[A-Za-z]{2,20}|[A-Za-z]{2,20}(?:/[A-Za-z]{1,10}|\s+(?:per|of|a|an|each|every)\s+[A-Za-z]{2,20}|\s+(?!(?:more|less|fewer|than|times|percent|plus|minus|or|and|to|over|under|squared|cubed)\b)[A-Za-z]{2,20})?)|\s*(?P<cjk>[" + CJK + r"]{1,6}))\s*[.。]?$"
 )
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "ln", "log", "exp", "and", "or", "i", "e", "sqrt", "infty"}
 _VECTOR = re.compile(r"\\begin\{pmatrix\}((?:(?!\\begin).)*?)\\end\{pmatrix\}", re.DOTALL)
