@@ -90,6 +90,7 @@ _ASIDE = re.compile(r"\([^()]*\)[.!]?")
 _WORDED = re.compile(r"[A-Za-z](?:[A-Za-z' -]{0,58}[A-Za-z])?")  # a few words, no value: a worded answer
 _NEGATION_WORD = re.compile(r"\b(?:not|no|none|never|cannot|unknown|unclear|follows?|below|above)\b", re.IGNORECASE)
 _HEADING = re.compile(r"(?:[A-Za-z]{3,}|[^\w\s$\\(\-+.,*])")  # a heading's title opens with a word or an emoji
+_BOUND_BOX = re.compile(r"\\(?:geq?|leq?|geqslant|leqslant)(?![a-zA-Z])|[<>≤≥]")  # a box that holds an inequality
 _LEADING_MARKER = re.compile(r"^#+[ \t]*")  # "Final answer:\n#### 14": GSM8K's marker under an answer heading
 # an answer written first, then its explanation (base models after "Answer:")
 _ANSWER_FIRST_CHARS = 80
@@ -398,6 +399,8 @@ def _boxed_answer(region: str, boxes: list[tuple[str, int, int]], config: Extrac
     group = _unnegated(region, group)
     if not group:
         return None
+    if not _BOUND_BOX.search(group[-1][0]):  # "\boxed{N \ge 4302}" ... "\boxed{4302}": a bound shown on the way
+        group = [box for box in group if not _BOUND_BOX.search(box[0])]
     sentence, offset = _sentence_around(region, group[0][1], group[-1][2])
     for _, start, end in group:  # each box becomes one placeholder-like mark the hedge rules can see
         sentence = sentence[: start - offset] + "\ue000" + " " * (end - start - 1) + sentence[end - offset:]
@@ -616,6 +619,9 @@ def _final_statement(text: str) -> str | None:
     if _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
         return None
     clauses = list(_RESULT_CLAUSE.finditer(sentence))
+    option = _CHOICE_STATEMENT.search("is " + sentence[clauses[-1].end():]) if clauses else None
+    if option and not hedged(sentence, 0, len(sentence)):
+        return option.group(1) or option.group(2)  # "... is 7!, which is option (C)"
     if clauses and VALUE.search(sentence, clauses[-1].end()):
         sentence = sentence[clauses[-1].end():]  # "..., so she makes 18 dollars": the result clause
     choice = _CHOICE_STATEMENT.search(sentence)

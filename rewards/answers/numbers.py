@@ -44,7 +44,7 @@ _REPEAT = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{(\d)\}|\((\d+)
 _CHOICE = re.compile(r"^\(?([A-J])\)?$")
 _CHOICE_LEAD = re.compile(r"^(?:(?:option|choice)\s*)?\(?([A-Ja-j])\)?(?:[.:)]\s*|\s+|$)(?!.*[=+*/^])", re.IGNORECASE)
 _BRACKETS = {"(": ")", "[": "]", "\\{": "\\}"}
-_ANOTHER_OPTION = re.compile(r"(?:\b(?:and|or|&)\s*|,\s*)\(?[A-J]\)?(?![A-Za-z])")
+ANOTHER_OPTION = re.compile(r"(?:\b(?:and|or|&)\s*|,\s*)\(?[A-J]\)?(?![A-Za-z])")
 
 
 def decide(pred: Answer, gold: Answer) -> bool | None:
@@ -324,7 +324,7 @@ def picked_choice(text: str) -> str | None:
     r"""The option letter a prediction names: ``B``, ``(b)``, ``B) 42``, ``\text{(B)}``, ``option B``."""
     text = text.replace("\\text{", "").replace("\\textbf{", "").replace("}", "")
     match = _CHOICE_LEAD.match(text)
-    if not match or _ANOTHER_OPTION.search(text, match.end()):
+    if not match or ANOTHER_OPTION.search(text, match.end()):
         return None  # "(B) and (D)": two options are no choice of one
     return match.group(1).upper()
 

@@ -9,11 +9,16 @@ import re
 from fractions import Fraction
 
 from rewards.answers.normalize import Answer, normalize, unwrap_math
-from rewards.answers.numbers import assignments, decide, picked_choice, split_top, value
+from rewards.answers.numbers import ANOTHER_OPTION, assignments, decide, picked_choice, split_top, value
 
 # A gold that is one option of a multiple-choice question with its text: "(B) 12 apples", "B) 12", "\textbf{(B)} 12"
 _OPTION = re.compile(r"^\s*(?:\\text(?:bf)?\{\s*)?\(\s*([A-J])\s*\)\s*\}?\s*[.:]?\s*(\S.*)$"
                      r"|^\s*([A-J])(?:\s*[.:)]\s+|\s+(?=[A-Z][a-z]))(\S.*)$", re.DOTALL)  # "C Cecile": a letter, a name
+# a quantity an operator names (an integral, a limit, a sum or product, an expectation or probability) set equal to
+# one value that names no variable of its own
+_NAMED_QUANTITY = re.compile(
+    r"^\s*(?:\\(?:int|iint|oint|lim|sum|prod|mathbb\s*\{?[EP]\}?|operatorname\{[EP]\}|Pr)(?![a-zA-Z])|[EP]\s*[(\[])"
+    r"[^=<>]*=\s*((?:\\[a-zA-Z]+|(?<![a-zA-Z\\])[ei](?![a-zA-Z])|[^=<>a-zA-Z\\])*)$")
 _ALTERNATE_SPELLINGS = re.compile(r"\s*(?:,|\bor\b|\\text\{\s*or\s*\})\s*")
 # A named tuple: "(x, y) = (1, 5)" names the entries of the tuple it assigns
 # A ratio of named quantities set equal to a value: "S_{ABC}:S=7:32", "\frac{NO}{BO}=\frac{1}{\sqrt{6}}", "a/b=3"
@@ -44,10 +49,10 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
     if option:
         letter, text = option.group(1) or option.group(3), option.group(2) or option.group(4)
         target = letter if picked_choice(normalize(answer).text) else text  # the letter as numbers.decide reads it
-    else:
-        chosen = _OPTION.match(answer)
-        if chosen and not picked_choice(normalize(target).text):  # "(B) aquarium" against "aquarium": the text
-            answer = (chosen.group(2) or chosen.group(4)).rstrip(" .")
+    elif (chosen := _OPTION.match(answer)) and not ANOTHER_OPTION.search(chosen.group(2) or chosen.group(4)):
+        letter, text = chosen.group(1) or chosen.group(3), chosen.group(2) or chosen.group(4)
+        # "(B) aquarium" against "aquarium": the text; "D) 2500/y" against "D": the letter
+        answer = letter if picked_choice(normalize(target).text) else text.rstrip(" .")
     pred, gold = normalize(answer), normalize(target)
     if "=" not in pred.text + gold.text and "," not in pred.text and (" or " not in answer):
         return pred, gold  # nothing named, listed or restated: the pair as normalized (the common case)
@@ -100,14 +105,24 @@ def _as_read_against(answer: Answer, other: Answer) -> Answer:
     groups = _solution_groups(answer.text)
     if groups and ("=" not in other.text or _solution_groups(other.text)):  # "p=5,q=2; p=7,q=2" vs "(5,2),(7,2)"
         return Answer(groups, answer.unit, answer.percent)
+    quantity = _NAMED_QUANTITY.match(answer.text)
+    if quantity and (_single_value(other) or not re.search(r"[=<>]|\\(?:neq|leq|geq|in)(?![a-zA-Z])", other.text)):
+        return Answer(quantity.group(1), answer.unit, answer.percent)  # "\mathbb E T = 15": the quantity, then its value
     if "=" in answer.text and not re.search(r"[=<>]|\\(?:neq|leq|geq|in)(?![a-zA-Z])", other.text):
         named_values = assignments(answer.text)
         if named_values and len(named_values) == 1 and len(next(iter(named_values.values()))) == 1:
             return Answer(next(iter(named_values.values()))[0], answer.unit, answer.percent)
+
         ratio = _NAMED_RATIO.match(answer.text)
         if ratio:  # "V_1:V_2 = 11:21", "\frac{NO}{BO} = \frac{1}{\sqrt6}": a named ratio is its value
             return Answer(ratio.group(1), answer.unit, answer.percent)
     return answer
+
+
+def _single_value(answer: Answer) -> bool:
+    """One name assigned one value (``E = 15``)."""
+    named = assignments(answer.text) if "=" in answer.text else None
+    return bool(named) and len(named) == 1 and len(next(iter(named.values()))) == 1
 
 
 def _repeated_names(text: str) -> list[str]:

@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.verify_heldout import heldout, heldout2, heldout3, heldout4, heldout5, heldout6, row_id
+from fixtures.verify_heldout import (
+    heldout,
+    heldout2,
+    heldout3,
+    heldout4,
+    heldout5,
+    heldout6,
+    heldout7,
+    row_id,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCHED = ("tests", "rewards", "bench")
@@ -23,6 +32,8 @@ EARLIER = {
     "The answer is 5.",  # tests/verify/test_verify_extraction.py since 04c38a4 (2026-11-24); in set 3's dumps too
     "\\frac{3}{56}",  # tests/verify/test_verify_extraction.py since bebad49 (2026-11-24); a set 3 gold
     "\\frac{\\sqrt{3}}{3}",  # tests/verify/test_verify_symbolic.py since a492104 (2026-12-01); a set 5 gold
+    "\\text{Evelyn}",  # tests/verify/test_verify_commitment.py since a492104 (2026-12-01); a set 6 gold
+    "\\left( 3, \\frac{\\pi}{2} \\right)",  # tests/evalsuite/test_prompting.py since ed5ea82 (2026-12-01); sets 3, 6
 }
 
 
@@ -52,7 +63,8 @@ def haystack():
 
 
 @pytest.mark.parametrize("name,rows", [("set 1", heldout()), ("set 2", heldout2()), ("set 3", heldout3()),
-                                       ("set 4", heldout4()), ("set 5", heldout5()), ("set 6", heldout6())])
+                                       ("set 4", heldout4()), ("set 5", heldout5()), ("set 6", heldout6()),
+                                       ("set 7", heldout7())])
 def test_no_heldout_string_appears_under_tests_code_or_bench(haystack, name, rows):
     leaks = [(row_id(row), field) for row in rows for field in ("gold", "completion")
              if len(_flat(row[field])) >= MIN_CHARS and _flat(row[field]) not in EARLIER and _flat(row[field]) in haystack]

@@ -13,6 +13,7 @@ from fixtures.verify_heldout import (
     HELDOUT4_PATHS,
     HELDOUT5_PATHS,
     HELDOUT6_PATHS,
+    HELDOUT7_PATHS,
     HELDOUT_PATH,
     HELDOUT_SHA256,
     LEARNED,
@@ -20,12 +21,14 @@ from fixtures.verify_heldout import (
     LEARNED3,
     LEARNED4,
     LEARNED5,
+    LEARNED6,
     heldout,
     heldout2,
     heldout3,
     heldout4,
     heldout5,
     heldout6,
+    heldout7,
     learned,
     row_id,
 )
@@ -38,6 +41,7 @@ HELDOUT3 = heldout3()
 HELDOUT4 = heldout4()
 HELDOUT5 = heldout5()
 HELDOUT6 = heldout6()
+HELDOUT7 = heldout7()
 
 
 def _wrong(rows):
@@ -77,27 +81,29 @@ def test_heldout_sets_are_frozen():
     assert len(everything) >= 600 and sum(not row["label"] for row in everything) / len(everything) >= 0.35
     assert {row["kind"] for row in HELDOUT} == {"model_output", "grader_suite", "hacking"}
     assert len(HELDOUT2) >= 300 and {row["kind"] for row in HELDOUT2} == {"model_output"}
-    for path, sha in {**HELDOUT3_PATHS, **HELDOUT4_PATHS, **HELDOUT5_PATHS, **HELDOUT6_PATHS}.items():
+    for path, sha in {**HELDOUT3_PATHS, **HELDOUT4_PATHS, **HELDOUT5_PATHS, **HELDOUT6_PATHS, **HELDOUT7_PATHS}.items():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, path.name
-    for rows in (heldout3(include_learned=True), heldout4(include_learned=True), heldout5(include_learned=True), HELDOUT6):
+    for rows in (heldout3(include_learned=True), heldout4(include_learned=True), heldout5(include_learned=True),
+                 heldout6(include_learned=True), HELDOUT7):
         assert len(rows) >= 150 and {row["kind"] for row in rows} == {"model_output"}
         assert len({row_id(row) for row in rows}) == len(rows)
-    for row in HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5 + HELDOUT6:
+    for row in HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5 + HELDOUT6 + HELDOUT7:
         assert row["source"] and row["category"] and isinstance(row["label"], bool), row_id(row)
 
 
 def test_learned_rows_left_the_heldout_figure_for_the_development_table():
-    assert {row_id(row) for row in learned()} == LEARNED | LEARNED2 | LEARNED3 | LEARNED4 | LEARNED5
+    assert {row_id(row) for row in learned()} == LEARNED | LEARNED2 | LEARNED3 | LEARNED4 | LEARNED5 | LEARNED6
     assert not {row_id(row) for row in HELDOUT} & LEARNED and not {row_id(row) for row in HELDOUT2} & LEARNED2
     assert not {row_id(row) for row in HELDOUT3} & LEARNED3
     assert {row_id(row) for row in heldout2(include_learned=True)} >= LEARNED2
     assert {row_id(row) for row in heldout3(include_learned=True)} >= LEARNED3
     assert {row_id(row) for row in heldout4(include_learned=True)} >= LEARNED4 and not {row_id(r) for r in HELDOUT4} & LEARNED4
     assert {row_id(row) for row in heldout5(include_learned=True)} >= LEARNED5 and not {row_id(r) for r in HELDOUT5} & LEARNED5
-    assert {row_id(row) for row in ROWS} >= LEARNED | LEARNED2 | LEARNED3 | LEARNED4 | LEARNED5
+    assert {row_id(row) for row in heldout6(include_learned=True)} >= LEARNED6 and not {row_id(r) for r in HELDOUT6} & LEARNED6
+    assert {row_id(row) for row in ROWS} >= LEARNED | LEARNED2 | LEARNED3 | LEARNED4 | LEARNED5 | LEARNED6
 
 
 def test_heldout_does_not_overlap_the_development_table():
     development = {(row["gold"], row["completion"]) for row in ROWS}
-    assert not [row_id(row) for row in HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5 + HELDOUT6
+    assert not [row_id(row) for row in HELDOUT + HELDOUT2 + HELDOUT3 + HELDOUT4 + HELDOUT5 + HELDOUT6 + HELDOUT7
                    if (row["gold"], row["completion"]) in development]
