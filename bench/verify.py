@@ -19,7 +19,7 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fixtures.verify_cases import HANG_PAIRS, cases  # noqa: E402
-from fixtures.verify_heldout import heldout, heldout2, heldout3, heldout4, heldout5, heldout6, heldout7  # noqa: E402
+from fixtures.verify_heldout import NEWEST, SETS, heldout  # noqa: E402
 from fixtures.verify_shapes import generated_pairs  # noqa: E402
 from rewards.answers import engine, pool  # noqa: E402
 from rewards.answers.normalize import _normalize, unwrap_math  # noqa: E402
@@ -159,22 +159,11 @@ def main(argv: list[str] | None = None) -> None:
 
     dev = cases()
     dev_seconds = report_table("development table (rules were written against it)", dev, args.timeout)
-    report_table("frozen held-out set 1 (never tuned to; rows learned from are in the development table)",
-                 heldout(), args.timeout)
-    report_table("frozen held-out set 2 (real model completions, frozen before issue 15's rules; rows learned from are in "
-                 "the development table)",
-                 heldout2(), args.timeout)
-    report_table("frozen held-out set 3 (real model completions, frozen before set 2's rows were read; rows learned "
-                 "from are in the development table)",
-                 heldout3(), args.timeout)
-    report_table("frozen held-out set 4 (real model completions, frozen before set 3's rows were read; rows learned "
-                 "from are in the development table)", heldout4(), args.timeout)
-    report_table("frozen held-out set 5 (real model completions, frozen before set 4's rows were read; rows learned "
-                 "from are in the development table)", heldout5(), args.timeout)
-    report_table("frozen held-out set 6 (real model completions, frozen before set 5's rows were read; rows learned "
-                 "from are in the development table)", heldout6(), args.timeout)
-    report_table("frozen held-out set 7 (real model completions, frozen before set 6's rows were read: the unseen "
-                 "figure)", heldout7(), args.timeout)
+    for number in SETS:  # each set without the rows learned from (they are development rows now)
+        what = ("never read: the unseen figure" if number == NEWEST
+                else "frozen" + (f" before set {number - 1}'s rows were read" if number > 1 else ""))
+        report_table(f"frozen held-out set {number} ({what}; rows learned from are in the development table)",
+                     heldout(number), args.timeout)
     print(f"latency per pair on the development table (cold cache): p50 {percentile(dev_seconds, 0.5) * 1e3:.1f} ms "
           f"p99 {percentile(dev_seconds, 0.99) * 1e3:.1f} ms max {max(dev_seconds):.3f} s; "
           f"pairs over 1 s: {sum(s > 1 for s in dev_seconds)}")
