@@ -616,14 +616,15 @@ def _final_statement(text: str) -> str | None:
     condition = _CONDITION.match(sentence)
     if condition and VALUE.search(sentence, condition.end()):
         sentence = sentence[condition.end():]  # "If he trained for a month, he would have run 180,000 meters"
+    clauses = list(_RESULT_CLAUSE.finditer(sentence))
+    if clauses and VALUE.search(sentence, clauses[-1].end()) and not _UNFINISHED.search(sentence):
+        sentence = sentence[clauses[-1].end():]  # "..., so she makes 18 dollars", "To find A + B, we add 9 and 7, which
+        clauses = []  # equals 16": the result clause (a plan before it still reached a result)
     if _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
         return None
-    clauses = list(_RESULT_CLAUSE.finditer(sentence))
     option = _CHOICE_STATEMENT.search("is " + sentence[clauses[-1].end():]) if clauses else None
     if option and not hedged(sentence, 0, len(sentence)):
         return option.group(1) or option.group(2)  # "... is 7!, which is option (C)"
-    if clauses and VALUE.search(sentence, clauses[-1].end()):
-        sentence = sentence[clauses[-1].end():]  # "..., so she makes 18 dollars": the result clause
     choice = _CHOICE_STATEMENT.search(sentence)
     if choice and not VALUE.search(sentence) and not hedged(sentence, choice.start(), len(sentence)):
         return choice.group(1) or choice.group(2)

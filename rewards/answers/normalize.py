@@ -304,6 +304,21 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+# A gold printed by a program as a float (``1.44444444444444`` for 13/9, ``4.64257581030492`` for 133π/90): ten or
+# more digits after the point. Such a gold is the exact value rounded; an answer equals it within MACHINE_FLOAT_TOLERANCE
+MACHINE_FLOAT = re.compile(r"(?<![\d.])\d+\.\d{10,}")
+MACHINE_FLOAT_TOLERANCE = 1e-9  # relative: a program prints 12 to 17 significant digits
+
+
+def machine_float(text: str) -> bool:
+    """Whether ``text`` holds a number a program printed as a float (see ``MACHINE_FLOAT``).
+
+    >>> machine_float("1.44444444444444"), machine_float("(-1-2.44948974278318i, -1+2.44948974278318i)"), machine_float("0.0000672")
+    (True, True, False)
+    """
+    return MACHINE_FLOAT.search(text) is not None
+
+
 def _exact_value(text: str) -> tuple[str, str]:
     r"""An exact value followed by its decimal approximation is the exact value (and the approximation, kept
     apart); a relation such as ``f(x) \sim x^2`` or ``X \sim N(0, 1)`` stays whole.

@@ -18,7 +18,7 @@ _OPTION = re.compile(r"^\s*(?:\\text(?:bf)?\{\s*)?\(\s*([A-J])\s*\)\s*\}?\s*[.:]
 # one value that names no variable of its own
 _NAMED_QUANTITY = re.compile(
     r"^\s*(?:\\(?:int|iint|oint|lim|sum|prod|mathbb\s*\{?[EP]\}?|operatorname\{[EP]\}|Pr)(?![a-zA-Z])|[EP]\s*[(\[])"
-    r"[^=<>]*=\s*((?:\\[a-zA-Z]+|(?<![a-zA-Z\\])[ei](?![a-zA-Z])|[^=<>a-zA-Z\\])*)$")
+    r"(?:[^=<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*=\s*((?:\\[a-zA-Z]+|(?<![a-zA-Z\\])[ei](?![a-zA-Z])|[^=<>a-zA-Z\\])*)$")
 _ALTERNATE_SPELLINGS = re.compile(r"\s*(?:,|\bor\b|\\text\{\s*or\s*\})\s*")
 # A named tuple: "(x, y) = (1, 5)" names the entries of the tuple it assigns
 # A ratio of named quantities set equal to a value: "S_{ABC}:S=7:32", "\frac{NO}{BO}=\frac{1}{\sqrt{6}}", "a/b=3"
@@ -53,7 +53,7 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
         letter, text = chosen.group(1) or chosen.group(3), chosen.group(2) or chosen.group(4)
         # "(B) aquarium" against "aquarium": the text; "D) 2500/y" against "D": the letter
         answer = letter if picked_choice(normalize(target).text) else text.rstrip(" .")
-    pred, gold = normalize(answer), normalize(target)
+    pred, gold = _as_variable(normalize(answer), normalize(target)), _as_variable(normalize(target), normalize(answer))
     if "=" not in pred.text + gold.text and "," not in pred.text and (" or " not in answer):
         return pred, gold  # nothing named, listed or restated: the pair as normalized (the common case)
     if _restates(answer, gold):
@@ -64,6 +64,14 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
         return in_order
     in_order = _values_in_order(gold, pred)
     return (in_order[1], in_order[0]) if in_order else (pred, gold)
+
+
+def _as_variable(answer: Answer, other: Answer) -> Answer:
+    """A one-letter "unit" the other side uses as a variable is that variable: ``625L`` against ``625*L`` (not 625
+    litres)."""
+    if len(answer.unit) == 1 and not other.unit and re.search(rf"(?<![A-Za-z\\]){answer.unit}(?![A-Za-z])", other.text):
+        return Answer(f"{answer.text}{answer.unit}", "", answer.percent)
+    return answer
 
 
 def _restates(answer: str, gold: Answer) -> bool:

@@ -4,6 +4,7 @@ undecided), and never turn a broken dependency into "not equal" (unexpected exce
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import re
@@ -18,12 +19,14 @@ from sympy.parsing.sympy_parser import TokenError
 from sympy.polys.polyerrors import PolynomialError
 
 from rewards.answers import latex_reader, numbers
-from rewards.answers.normalize import Answer
+from rewards.answers.normalize import MACHINE_FLOAT_TOLERANCE, Answer, machine_float
 from rewards.answers.probe import numerically_equal
 from rewards.answers.size_guard import too_big
 
 log = logging.getLogger(__name__)
 
+# set while the gold is a machine-printed float: numbers then compare within this relative tolerance
+_TOLERANCE: contextvars.ContextVar[float | None] = contextvars.ContextVar("tolerance", default=None)
 MAX_EXPANDED_TERMS = 400  # ``expand`` only runs when the expanded form has at most this many terms
 _DECIMAL = re.compile(r"(?<![\d.\\a-zA-Z])(\d*)\.(\d+)(?![\d.])")
 _SAFE_TEXT = re.compile(r"^[\w\s+\-*/^(),=<>!]*$")
@@ -67,7 +70,12 @@ def compare(pred: Answer, gold: Answer) -> bool | None:
     a, b = parse(pred.text), parse(gold.text)
     if a is None or b is None:
         return None
-    return _any(equal(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
+    close = machine_float(gold.text) and not machine_float(pred.text)
+    token = _TOLERANCE.set(MACHINE_FLOAT_TOLERANCE if close else None)
+    try:
+        return _any(equal(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
+    finally:
+        _TOLERANCE.reset(token)
 
 
 def parses(text: str) -> bool:
@@ -566,6 +574,9 @@ def expr_equal(a: sympy.Expr, b: sympy.Expr) -> bool | None:
     """
     if a == b:
         return True
+    tolerance = _TOLERANCE.get()
+    if tolerance is not None and not a.free_symbols and not b.free_symbols:
+        return _close(a, b, tolerance)  # against a gold a program printed as a float (``4.64257581030492``)
     if _unbounded(a) or _unbounded(b) or (a.is_Rational and b.is_Rational):
         return False
     if _expansion_terms(a) + _expansion_terms(b) <= MAX_EXPANDED_TERMS and sympy.expand(a - b) == 0:
@@ -574,6 +585,15 @@ def expr_equal(a: sympy.Expr, b: sympy.Expr) -> bool | None:
     if verdict is not None:
         return verdict
     return True if sympy.simplify(a - b) == 0 else None
+
+
+def _close(a: sympy.Expr, b: sympy.Expr, tolerance: float) -> bool | None:
+    """``|a - b| <= tolerance * max(1, |b|)`` at 30 digits, complex values too; ``None`` when either has no value."""
+    try:
+        x, y = complex(sympy.N(a, 30)), complex(sympy.N(b, 30))
+    except (TypeError, ValueError):
+        return None
+    return abs(x - y) <= tolerance * max(1.0, abs(y))
 
 
 def _unbounded(expr: sympy.Expr) -> bool:

@@ -24,6 +24,7 @@ EARLIER = {
     "\\frac{3}{56}",  # tests/verify/test_verify_extraction.py since bebad49 (2026-11-24); a set 3 gold
     "\\frac{\\sqrt{3}}{3}",  # tests/verify/test_verify_symbolic.py since a492104 (2026-12-01); a set 5 gold
     "\\text{Evelyn}",  # tests/verify/test_verify_commitment.py since a492104 (2026-12-01); a set 6 gold
+    "\\frac{1}{\\sqrt{2}}",  # tests/verify/test_verify_symbolic.py since a492104 (2026-12-01); a set 9 gold
     "\\left( 3, \\frac{\\pi}{2} \\right)",  # tests/evalsuite/test_prompting.py since ed5ea82 (2026-12-01); sets 3, 6
 }
 
