@@ -251,10 +251,8 @@ def _answer_region(text: str, tag: str) -> tuple[str, list[tuple[str, int, int]]
     text after it (a string: only a closed box there commits); ``None`` when the text ends inside ``<think>``
     or nothing follows ``</think>``."""
     think_open, think_close = text.rfind("<think>"), text.rfind("</think>")
-    if think_open > think_close and f"</{tag}>" not in text[think_open:]:
+    if think_open > think_close:
         return None  # still thinking (truncated): nothing in the reasoning is a committed answer
-    if think_open > think_close:  # "<think> ... The answer is 50. </answer>": the answer closes the reasoning
-        think_close, text = -1, text[think_open + len("<think>"):]
     if think_close >= 0:
         text = text[think_close + len("</think>"):]
         if not text.strip():
@@ -344,7 +342,7 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
 
 
 def _answer_first(region: str, config: ExtractionConfig) -> str | None:
-    """A short first line that states the answer, then an explanation (``Explanation:``, ``Solution:``, ``Let's
+    r"""A short first line that states the answer, then an explanation (``Explanation:``, ``Solution:``, ``Let's
     look at ...``), as base models prompted with ``Answer:`` write: the first line's value, ``""`` (no answer) when
     the explanation concludes with another value (a contradiction), ``None`` when the text is not of that form.
 
