@@ -11,15 +11,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis_profiles import examples
 from kill_helpers import ROOT, cli_env, sigkill_after_lines
 
 from evalsuite import EvalConfig, EvalError, run
 from evalsuite.data import to_examples
 from evalsuite.merge import merge
 from evalsuite.shards import Shard, select
+
+# `make test-vllm` collects this folder in .venv-vllm, which has no hypothesis (it runs only the vllm-marked tests)
+pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis_profiles import examples  # noqa: E402
 
 SHARDS = 3
 
