@@ -302,9 +302,10 @@ def _before_new_question(region: str, config: ExtractionConfig) -> str | None:
     return None
 
 
-def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
-    """The first reader that finds a commitment decides: boxes, then "the answer is", then ``####``, then the
-    block's own text (tagged) or a bare formula / final statement."""
+def _read(region: str, tagged: bool, config: ExtractionConfig, answer_first: bool = True) -> str | None:
+    """The first reader that finds a commitment decides: boxes, an answer written first (untagged, unless
+    ``answer_first`` is off: an explanation is read once, never as another answer written first), then "the answer
+    is", then ``####``, then the block's own text (tagged) or a bare formula / final statement."""
     boxes = _closed_boxes(region)
     if boxes is None:
         return None  # the text ends inside a box
@@ -313,7 +314,7 @@ def _read(region: str, tagged: bool, config: ExtractionConfig) -> str | None:
         return _boxed_answer(region, filled, config)
     if boxes:
         return None  # only empty boxes: a placeholder where the answer belongs
-    if not tagged and config.final_statement and (first := _answer_first(region, config)) is not None:
+    if not tagged and answer_first and config.final_statement and (first := _answer_first(region, config)) is not None:
         return first or None
     phrase, marker = _phrase_answer(region), _gsm8k_marker(region)
     if phrase is not None and (marker is None or marker[1] < phrase[1]):  # the later commitment wins
@@ -358,7 +359,7 @@ def _answer_first(region: str, config: ExtractionConfig) -> str | None:
     answer = commit_formula(first) if _looks_bare(first) else _final_statement(first)
     if answer is None:
         return None
-    concluded = _read(rest, False, config)
+    concluded = _read(rest, False, config, answer_first=False)
     if concluded is not None and normalize(concluded).text != normalize(answer).text:
         return ""  # "250 pounds / Explanation: ... is 623 pounds": two final answers
     return answer
@@ -615,12 +616,14 @@ def _final_statement(text: str) -> str | None:
     if condition and VALUE.search(sentence, condition.end()):
         sentence = sentence[condition.end():]  # "If he trained for a month, he would have run 180,000 meters"
     clauses = list(_RESULT_CLAUSE.finditer(sentence))
-    if clauses and VALUE.search(sentence, clauses[-1].end()) and not _UNFINISHED.search(sentence):
-        sentence = sentence[clauses[-1].end():]  # "..., so she makes 18 dollars", "To find A + B, we add 9 and 7, which
-        clauses = []  # equals 16": the result clause (a plan before it still reached a result)
+    result = clauses[-1].end() if clauses else None  # where the last result clause starts its result
+    if result is not None and VALUE.search(sentence, result) and not _UNFINISHED.search(sentence):
+        # "..., so she makes 18 dollars", "To find A + B, we add 9 and 7, which equals 16": the result clause alone
+        # (a plan before it still reached a result)
+        sentence, result = sentence[result:], None
     if _PLANNING.search(_LEADING_FILLER.sub("", sentence)) or _UNFINISHED.search(sentence):
         return None
-    option = _CHOICE_STATEMENT.search("is " + sentence[clauses[-1].end():]) if clauses else None
+    option = _CHOICE_STATEMENT.search("is " + sentence[result:]) if result is not None else None
     if option and not hedged(sentence, 0, len(sentence)):
         return option.group(1) or option.group(2)  # "... is 7!, which is option (C)"
     choice = _CHOICE_STATEMENT.search(sentence)
