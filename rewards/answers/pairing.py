@@ -19,6 +19,7 @@ _OPTION = re.compile(r"^\s*(?:\\text(?:bf)?\{\s*)?\(\s*([A-J])\s*\)\s*\}?\s*[.:]
 _NAMED_QUANTITY = re.compile(
     r"^\s*(?:\\(?:int|iint|oint|lim|sum|prod|mathbb\s*\{?[EP]\}?|operatorname\{[EP]\}|Pr)(?![a-zA-Z])|[EP]\s*[(\[])"
     r"(?:[^=<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*=\s*((?:\\[a-zA-Z]+|(?<![a-zA-Z\\])[ei](?![a-zA-Z])|[^=<>a-zA-Z\\])*)$")
+_RELATION = re.compile(r"[=<>]|\\(?:neq|leq|geq|in)(?![a-zA-Z])")  # an equation or relation
 _ALTERNATE_SPELLINGS = re.compile(r"\s*(?:,|\bor\b|\\text\{\s*or\s*\})\s*")
 # A named tuple: "(x, y) = (1, 5)" names the entries of the tuple it assigns
 # A ratio of named quantities set equal to a value: "S_{ABC}:S=7:32", "\frac{NO}{BO}=\frac{1}{\sqrt{6}}", "a/b=3"
@@ -45,15 +46,15 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
     >>> [a.text for a in read_pair("(1, 5)", "(x, y) = (1, 5)")], [a.text for a in read_pair("x = 3", "3")]
     (['(1,5)', '(1,5)'], ['3', '3'])
     """
-    option = _OPTION.match(target)
-    if option:
-        letter, text = option.group(1) or option.group(3), option.group(2) or option.group(4)
+    if option := _option(target):
+        letter, text = option
         target = letter if picked_choice(normalize(answer).text) else text  # the letter as numbers.decide reads it
-    elif (chosen := _OPTION.match(answer)) and not ANOTHER_OPTION.search(chosen.group(2) or chosen.group(4)):
-        letter, text = chosen.group(1) or chosen.group(3), chosen.group(2) or chosen.group(4)
+    elif (chosen := _option(answer)) and not ANOTHER_OPTION.search(chosen[1]):
+        letter, text = chosen
         # "(B) aquarium" against "aquarium": the text; "D) 2500/y" against "D": the letter
         answer = letter if picked_choice(normalize(target).text) else text.rstrip(" .")
-    pred, gold = _as_variable(normalize(answer), normalize(target)), _as_variable(normalize(target), normalize(answer))
+    pred, gold = normalize(answer), normalize(target)
+    pred, gold = _as_variable(pred, gold), _as_variable(gold, pred)
     if "=" not in pred.text + gold.text and "," not in pred.text and (" or " not in answer):
         return pred, gold  # nothing named, listed or restated: the pair as normalized (the common case)
     if _restates(answer, gold):
@@ -64,6 +65,12 @@ def read_pair(answer: str, target: str) -> tuple[Answer, Answer]:
         return in_order
     in_order = _values_in_order(gold, pred)
     return (in_order[1], in_order[0]) if in_order else (pred, gold)
+
+
+def _option(text: str) -> tuple[str, str] | None:
+    """An option with its text, as (letter, text): ``(B) 12 apples``, ``C Cecile``."""
+    match = _OPTION.match(text)
+    return (match.group(1) or match.group(3), match.group(2) or match.group(4)) if match else None
 
 
 def _as_variable(answer: Answer, other: Answer) -> Answer:
@@ -113,24 +120,26 @@ def _as_read_against(answer: Answer, other: Answer) -> Answer:
     groups = _solution_groups(answer.text)
     if groups and ("=" not in other.text or _solution_groups(other.text)):  # "p=5,q=2; p=7,q=2" vs "(5,2),(7,2)"
         return Answer(groups, answer.unit, answer.percent)
+    relation = _RELATION.search(other.text)
     quantity = _NAMED_QUANTITY.match(answer.text)
-    if quantity and (_single_value(other) or not re.search(r"[=<>]|\\(?:neq|leq|geq|in)(?![a-zA-Z])", other.text)):
+    if quantity and (not relation or _assigned_value(other) is not None):
         return Answer(quantity.group(1), answer.unit, answer.percent)  # "\mathbb E T = 15": the quantity, then its value
-    if "=" in answer.text and not re.search(r"[=<>]|\\(?:neq|leq|geq|in)(?![a-zA-Z])", other.text):
-        named_values = assignments(answer.text)
-        if named_values and len(named_values) == 1 and len(next(iter(named_values.values()))) == 1:
-            return Answer(next(iter(named_values.values()))[0], answer.unit, answer.percent)
-
+    if "=" in answer.text and not relation:
+        assigned = _assigned_value(answer)
+        if assigned is not None:
+            return Answer(assigned, answer.unit, answer.percent)
         ratio = _NAMED_RATIO.match(answer.text)
         if ratio:  # "V_1:V_2 = 11:21", "\frac{NO}{BO} = \frac{1}{\sqrt6}": a named ratio is its value
             return Answer(ratio.group(1), answer.unit, answer.percent)
     return answer
 
 
-def _single_value(answer: Answer) -> bool:
-    """One name assigned one value (``E = 15``)."""
+def _assigned_value(answer: Answer) -> str | None:
+    """The value of one name assigned one value (``E = 15`` -> ``15``), else ``None``."""
     named = assignments(answer.text) if "=" in answer.text else None
-    return bool(named) and len(named) == 1 and len(next(iter(named.values()))) == 1
+    if not named or len(named) != 1 or len(values := next(iter(named.values()))) != 1:
+        return None
+    return values[0]
 
 
 def _repeated_names(text: str) -> list[str]:
