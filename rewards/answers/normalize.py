@@ -310,13 +310,14 @@ MACHINE_FLOAT = re.compile(r"(?<![\d.])\d+\.\d{10,}")
 MACHINE_FLOAT_TOLERANCE = 1e-9  # relative: a program prints 12 to 17 significant digits
 
 
-def machine_float(text: str) -> bool:
-    """Whether ``text`` holds a number a program printed as a float (see ``MACHINE_FLOAT``).
+def against_printed_float(pred: Answer, gold: Answer) -> bool:
+    """Whether the gold holds a number a program printed as a float (see ``MACHINE_FLOAT``) and the answer does not:
+    the pair then compares within ``MACHINE_FLOAT_TOLERANCE`` (only a gold is read this way).
 
-    >>> machine_float("1.44444444444444"), machine_float("(-1-2.44948974278318i, -1+2.44948974278318i)"), machine_float("0.0000672")
-    (True, True, False)
+    >>> against_printed_float(Answer("13/9"), Answer("1.44444444444444")), against_printed_float(Answer("1/3"), Answer("0.0000672"))
+    (True, False)
     """
-    return MACHINE_FLOAT.search(text) is not None
+    return MACHINE_FLOAT.search(gold.text) is not None and MACHINE_FLOAT.search(pred.text) is None
 
 
 def _exact_value(text: str) -> tuple[str, str]:

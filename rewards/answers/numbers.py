@@ -8,7 +8,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from rewards.answers import algebra
-from rewards.answers.normalize import MACHINE_FLOAT_TOLERANCE, Answer, machine_float, typeset
+from rewards.answers.normalize import MACHINE_FLOAT_TOLERANCE, Answer, against_printed_float, typeset
 
 INF = "inf"
 MAX_DIGITS = 400
@@ -66,7 +66,7 @@ def decide(pred: Answer, gold: Answer) -> bool | None:
         return False  # both write a value and its approximation, and the approximations differ (``\pi \approx 3.15``)
     if pred.percent == gold.percent and (pred.text == gold.text or typeset(pred.text) == typeset(gold.text)):
         return True  # the same text, or the same TeX spaced or braced differently (``m c^{2}``, ``mc^2``)
-    if machine_float(gold.text) and not machine_float(pred.text):  # a gold a program printed: equal when close
+    if against_printed_float(pred, gold):  # a gold a program printed: equal when close
         a, b = number(pred.text), number(gold.text)
         if isinstance(a, Fraction) and isinstance(b, Fraction) and pred.percent == gold.percent:
             return abs(a - b) <= MACHINE_FLOAT_TOLERANCE * max(1, abs(b))

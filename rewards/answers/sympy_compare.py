@@ -19,7 +19,7 @@ from sympy.parsing.sympy_parser import TokenError
 from sympy.polys.polyerrors import PolynomialError
 
 from rewards.answers import latex_reader, numbers
-from rewards.answers.normalize import MACHINE_FLOAT_TOLERANCE, Answer, machine_float
+from rewards.answers.normalize import MACHINE_FLOAT_TOLERANCE, Answer, against_printed_float
 from rewards.answers.probe import numerically_equal
 from rewards.answers.size_guard import too_big
 
@@ -70,7 +70,7 @@ def compare(pred: Answer, gold: Answer) -> bool | None:
     a, b = parse(pred.text), parse(gold.text)
     if a is None or b is None:
         return None
-    close = machine_float(gold.text) and not machine_float(pred.text)
+    close = against_printed_float(pred, gold)
     token = _TOLERANCE.set(MACHINE_FLOAT_TOLERANCE if close else None)
     try:
         return _any(equal(x, y) for x in _percent_forms(a, pred, gold) for y in _percent_forms(b, gold, pred))
